@@ -1,0 +1,101 @@
+// tessel/gemm/driver.hpp — the loop nest around the micro-kernel (BLIS's layers 1–4).
+//
+// The output is cut into independent work units, one per (batch g, mc-row block, nc-column
+// block). A unit owns its C block from start to end:
+//
+//   for pc over k in steps of kc:              (the reduction: never split across threads)
+//     pack B[pc, jc block]  -> kc×nc panels     (this thread's workspace)
+//     pack A[ic block, pc]  -> mc×kc panels
+//     for jr, ir over micro-tiles:  fp32 block (=|+=) A panel · B panel   (the micro-kernel)
+//   store the fp32 block to C once: convert to T, round once, optionally add C, stream
+//
+// Threads (OpenMP) take whole units, so every C element is computed by one thread in one
+// fixed order: results are bit-identical for any thread count. C is written exactly once
+// and never read unless accumulating; when C is far larger than the caches the store uses
+// non-temporal stores, which on some of our machines write three times faster than
+// ordinary ones.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "../core/threads.hpp"
+#include "blocking.hpp"
+#include "pack.hpp"
+#include "problem.hpp"
+#include "workspace.hpp"
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+#include <immintrin.h>
+#endif
+
+namespace tessel::detail::inline TESSEL_FLAGS_NS {
+
+// Below this many flops per thread, a thread costs more than it saves.
+inline constexpr double kFlopsPerThread = 4.0e6;
+
+template <class Kernel, class T>
+void run_gemm(const GemmProblem<T>& p) {
+  constexpr int MR = Kernel::MR, NR = Kernel::NR;
+  constexpr Isa I = Kernel::isa;
+  if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
+  const CpuFeatures& cpu = cpu_features();
+  const Blocking bk = make_blocking(MR, NR, p.m, p.n, p.k, cpu);
+  const std::int64_t m_blocks = (p.m + bk.mc - 1) / bk.mc;
+  const std::int64_t n_blocks = (p.n + bk.nc - 1) / bk.nc;
+  const std::int64_t units = p.batch * m_blocks * n_blocks;
+  const double flops = 2.0 * double(p.batch) * double(p.m) * double(p.n) * double(std::max<std::int64_t>(p.k, 1));
+  const auto useful = static_cast<std::int64_t>(std::max(1.0, flops / kFlopsPerThread));
+  const int threads = threads_for_call(p.threads, std::min(units, useful));
+  // Stream C when it is much larger than the last-level cache: it will not be re-read soon.
+  const std::int64_t c_bytes = p.batch * p.m * p.n * static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t llc = cpu.l3 > 0 ? cpu.l3 : (cpu.l2 > 0 ? cpu.l2 : (8 << 20));
+  const bool stream = c_bytes > 2 * llc && !p.accumulate;
+  const std::int64_t ldc = round_up(bk.nc, 16);
+
+  auto do_unit = [&](Workspace& ws, std::int64_t u) {
+    const std::int64_t jb = u % n_blocks;
+    const std::int64_t ib = (u / n_blocks) % m_blocks;
+    const std::int64_t g = u / (n_blocks * m_blocks);
+    const std::int64_t i0 = ib * bk.mc, mc = std::min(bk.mc, p.m - i0);
+    const std::int64_t j0 = jb * bk.nc, nc = std::min(bk.nc, p.n - j0);
+    const std::int64_t mc_pad = round_up(mc, MR), nc_pad = round_up(nc, NR);
+    float* cbuf = ws.c.floats(mc_pad * ldc);
+    if (p.k == 0) {
+      for (std::int64_t r = 0; r < mc; ++r) std::fill(cbuf + r * ldc, cbuf + r * ldc + nc, 0.0f);
+    }
+    for (std::int64_t p0 = 0; p0 < p.k; p0 += bk.kc) {
+      const std::int64_t kc = std::min(bk.kc, p.k - p0);
+      float* bp = ws.b.floats(nc_pad * kc);
+      float* ap = ws.a.floats(mc_pad * kc);
+      pack_b<I, NR>(p.b, g, p0, kc, j0, nc, bp);
+      pack_a<I, MR>(p.a, g, i0, mc, p0, kc, ap);
+      for (std::int64_t jr = 0; jr < nc_pad; jr += NR)
+        for (std::int64_t ir = 0; ir < mc_pad; ir += MR)
+          Kernel::run(kc, ap + ir * kc, bp + jr * kc, cbuf + ir * ldc + jr, ldc, p0 > 0);
+    }
+    store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, p.accumulate, stream);
+  };
+
+  if (threads <= 1) {
+    Workspace& ws = thread_workspace();
+    for (std::int64_t u = 0; u < units; ++u) do_unit(ws, u);
+  } else {
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+    {
+      Workspace& ws = thread_workspace();
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t u = 0; u < units; ++u) do_unit(ws, u);
+#if defined(TESSEL_HAVE_X86_TARGETS)
+      if (stream) _mm_sfence();
+#endif
+    }
+#endif
+  }
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if (stream) _mm_sfence();  // make the non-temporal stores visible before returning
+#endif
+}
+
+}  // namespace tessel::detail::TESSEL_FLAGS_NS

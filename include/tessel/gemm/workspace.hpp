@@ -1,0 +1,49 @@
+// tessel/gemm/workspace.hpp — the engine's only temporary memory: per-thread packing buffers.
+//
+// Each thread that runs engine work owns one Workspace: a packed A block, a packed B block
+// and the fp32 accumulation block of C, each bounded by the block sizes (never by m·n).
+// They grow to the largest size needed so far and are kept for the thread's lifetime, so a
+// steady-state call allocates nothing here. They come from tessel's allocator, so tests can
+// count them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/allocator.hpp"
+
+namespace tessel::detail {
+
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { deallocate_bytes(data_); }
+
+  float* floats(std::int64_t count) {
+    const auto bytes = static_cast<std::size_t>(count) * sizeof(float);
+    if (bytes > capacity_) {
+      deallocate_bytes(data_);
+      data_ = nullptr;
+      data_ = allocate_bytes(bytes);
+      capacity_ = bytes;
+    }
+    return static_cast<float*>(data_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+struct Workspace {
+  Buffer a, b, c;
+};
+
+inline Workspace& thread_workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+}  // namespace tessel::detail

@@ -1,0 +1,38 @@
+// tessel/simd/target.hpp — per-function ISA attributes.
+//
+// Kernels are compiled for their ISA through function attributes, never through -m flags,
+// so a consumer built with the compiler's defaults still gets the AVX-512 path (chosen at
+// run time). Everything compiled with these attributes lives in an ISA-named namespace, and
+// the engine additionally sits in a namespace named after the translation unit's own -m
+// flags (TESSEL_FLAGS_NS), so two translation units built with different flags never share
+// a symbol whose code differs.
+#pragma once
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TESSEL_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TESSEL_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define TESSEL_TARGET_AVX512_BF16 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define TESSEL_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TESSEL_HAVE_X86_TARGETS 1
+#else
+#define TESSEL_TARGET_AVX2
+#define TESSEL_TARGET_AVX512
+#define TESSEL_TARGET_AVX512_BF16
+#define TESSEL_ALWAYS_INLINE inline
+#endif
+
+#if !(defined(__x86_64__) || defined(_M_X64))
+#undef TESSEL_HAVE_X86_TARGETS
+#endif
+
+// The namespace that separates code generated under different translation-unit flags.
+#if defined(__AVX512F__)
+#define TESSEL_FLAGS_NS flags_avx512
+#elif defined(__AVX2__)
+#define TESSEL_FLAGS_NS flags_avx2
+#elif defined(__AVX__)
+#define TESSEL_FLAGS_NS flags_avx
+#else
+#define TESSEL_FLAGS_NS flags_base
+#endif
