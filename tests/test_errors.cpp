@@ -1,0 +1,153 @@
+// Tests of tessel/core/error.hpp and of how the core types report misuse (SPEC §5): one
+// exception type, derived from std::invalid_argument, whose message names the function,
+// the argument and the shapes.
+#include <catch2/catch.hpp>
+
+#include <tessel/core/error.hpp>
+#include <tessel/core/tensor.hpp>
+#include <tessel/core/tensor_view.hpp>
+
+#include <array>
+#include <cstdint>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using tessel::Shape;
+using tessel::shape_error;
+using tessel::Tensor;
+using tessel::TensorView;
+
+namespace {
+
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const shape_error& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+// A message part that counts how often it is formatted.
+struct Costly {
+  int* formatted;
+};
+std::ostream& operator<<(std::ostream& os, const Costly& c) {
+  ++*c.formatted;
+  return os << "costly";
+}
+
+}  // namespace
+
+TEST_CASE("errors: shape_error is a std::invalid_argument", "[errors]") {
+  STATIC_REQUIRE(std::is_base_of_v<std::invalid_argument, shape_error>);
+  STATIC_REQUIRE(std::is_base_of_v<std::logic_error, shape_error>);
+  std::vector<float> buf(6);
+  const TensorView<float, 2> v(buf.data(), {2, 3});
+  CHECK_THROWS_AS(v.view(4, 2), std::invalid_argument);  // generic handlers catch it
+  CHECK_THROWS_AS(v.view(4, 2), std::exception);
+  try {
+    (void)v.view(4, 2);
+    FAIL("no exception");
+  } catch (const std::invalid_argument& e) {
+    CHECK(dynamic_cast<const shape_error*>(&e) != nullptr);
+  }
+}
+
+TEST_CASE("errors: the check helper formats function, parts and shapes", "[errors]") {
+  const Shape<3> a1{2, 5, 128};
+  const Shape<2> w1{96, 64};
+  // The example message of SPEC §5, built the way the ops build theirs.
+  CHECK(message_of([&] {
+          tessel::detail::check(w1[0] == a1[2], "matmul_with_multi_head", "W1 has shape ", w1, " but A1 ", a1,
+                                " needs W1.size(0) == ", a1[2]);
+        }) == "matmul_with_multi_head: W1 has shape [96, 64] but A1 [2, 5, 128] needs W1.size(0) == 128");
+  CHECK(message_of([] { tessel::detail::fail("f", std::vector<std::int64_t>{}, " and ", Shape<1>{0}); }) ==
+        "f: [] and [0]");
+  CHECK(message_of([] { tessel::detail::fail("g", std::vector<std::int64_t>{-1, 3}); }) == "g: [-1, 3]");
+  CHECK(tessel::detail::shape_string(std::array<int, 4>{1, 2, 3, 4}) == "[1, 2, 3, 4]");
+
+  // Parts are only formatted when the check fails.
+  int formatted = 0;
+  tessel::detail::check(true, "h", Costly{&formatted});
+  CHECK(formatted == 0);
+  CHECK_THROWS_WITH(tessel::detail::check(false, "h", Costly{&formatted}), "h: costly");
+  CHECK(formatted == 1);
+}
+
+TEST_CASE("errors: messages of the core operations name function, argument and shapes", "[errors]") {
+  std::vector<float> buf(24);
+  const TensorView<float, 3> x(buf.data(), {2, 3, 4});
+
+  CHECK_THAT(message_of([&] { (void)x.view(5, -1); }),
+             StartsWith("TensorView::view: ") && Contains("[5, -1]") && Contains("[2, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)x.transpose(0, 1).view(24); }),
+             StartsWith("TensorView::view: ") && Contains("[3, 2, 4]") && Contains("[4, 12, 1]") && Contains("[24]"));
+  CHECK_THAT(message_of([&] { (void)x.reshape(5, 5); }), StartsWith("TensorView::reshape: ") && Contains("[5, 5]"));
+  CHECK_THAT(message_of([&] { (void)x.select(1, 3); }),
+             StartsWith("TensorView::select: ") && Contains("index 3") && Contains("[2, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)x.narrow(2, 1, 4); }),
+             StartsWith("TensorView::narrow: ") && Contains("[2, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)x.permute(0, 2, 2); }), StartsWith("TensorView::permute: ") && Contains("[0, 2, 2]"));
+  CHECK_THAT(message_of([&] { (void)x.transpose(3, 0); }),
+             StartsWith("TensorView::transpose: ") && Contains("dimension 3") && Contains("rank 3"));
+  CHECK_THAT(message_of([&] { (void)x.expand(3, 3, 4); }),
+             StartsWith("TensorView::expand: ") && Contains("[2, 3, 4]") && Contains("[3, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)x.split(std::vector<std::int64_t>{2, 3}, -1); }),
+             StartsWith("TensorView::split: ") && Contains("[2, 3]") && Contains("[2, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)x.size(-4); }), Contains("-4") && Contains("rank 3"));
+  CHECK_THAT(message_of([&] { Tensor<float, 2> t({3, -2}); }), StartsWith("Tensor: ") && Contains("[3, -2]"));
+  CHECK_THAT(message_of([&] { TensorView<float, 2> v(buf.data(), {-1, 2}); }),
+             StartsWith("TensorView: ") && Contains("[-1, 2]"));
+  std::vector<float> other(5);
+  CHECK_THAT(message_of([&] { TensorView<float, 1>(other.data(), {5}).copy_(x.select(0, 0).select(0, 0)); }),
+             StartsWith("TensorView::expand: ") && Contains("[4]") && Contains("[5]"));
+}
+
+TEST_CASE("errors: invalid calls write nothing", "[errors]") {
+  std::vector<float> dst(6, 7.0f), src(5, 1.0f);
+  const TensorView<float, 2> d(dst.data(), {2, 3});
+  CHECK_THROWS_AS(d.copy_(TensorView<float, 1>(src.data(), {5})), shape_error);
+  for (float v : dst) CHECK(v == 7.0f);
+  CHECK_THROWS_AS(d.select(0, 0).expand(4, 3).copy_(d), shape_error);  // overlapping destination
+  for (float v : dst) CHECK(v == 7.0f);
+}
+
+TEST_CASE("errors: at() is always checked", "[errors]") {
+  std::vector<float> buf(6);
+  const TensorView<float, 2> v(buf.data(), {2, 3});
+  CHECK_NOTHROW(v.at(1, 2));
+  CHECK(&v.at(1, 2) == buf.data() + 5);
+  CHECK_THAT(message_of([&] { (void)v.at(2, 0); }), StartsWith("TensorView::at: ") && Contains("[2, 0]") &&
+                                                        Contains("[2, 3]"));
+  CHECK_THROWS_AS(v.at(0, 3), shape_error);
+  CHECK_THROWS_AS(v.at(-1, 0), shape_error);
+  CHECK_THROWS_AS(v.transpose(0, 1).at(0, 2), shape_error);
+  const TensorView<float, 2> empty(buf.data(), {0, 3});
+  CHECK_THROWS_AS(empty.at(0, 0), shape_error);
+}
+
+TEST_CASE("errors: operator() is checked in debug builds", "[errors]") {
+#ifdef TESSEL_DEBUG_BOUNDS
+  std::vector<float> buf(6);
+  const TensorView<float, 2> v(buf.data(), {2, 3});
+  CHECK_THROWS_AS(v(2, 0), shape_error);
+  CHECK_THROWS_AS(v(0, -1), shape_error);
+  CHECK_THROWS_AS(v.narrow(1, 1, 1)(0, 1), shape_error);
+  Tensor<float, 2> t({2, 2});
+  CHECK_THROWS_AS(t(0, 2), shape_error);
+  const Tensor<float, 2>& ct = t;
+  CHECK_THROWS_AS(ct(2, 0), shape_error);
+  CHECK_NOTHROW(t(1, 1));
+#else
+  // Release builds (NDEBUG, or TESSEL_NO_DEBUG_BOUNDS) leave operator() unchecked by design;
+  // at() stays checked (see the test above).
+  SUCCEED("operator() is unchecked in this build");
+#endif
+}
