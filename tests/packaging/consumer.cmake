@@ -5,6 +5,7 @@
 #   -DMODE=compile  one compiler command: CXX -std=c++20 <cflags> main.cpp -o x <libs>
 #                   -DFLAGS_FROM=pkg-config -DPKG_CONFIG=<exe> -DPREFIX_PATH=<installed tessel>
 #                   -DFLAGS_FROM=include    -DTESSEL_SOURCE_DIR=<tessel source>  (plain -I, no OpenMP)
+#                     [-DSTRICT=ON -DOPENMP_FLAGS=<flag>]  (-O2 -Wall -Wextra -Werror + OpenMP)
 #   common: -DBINARY_DIR=<scratch dir> -DCXX_COMPILER=<c++> [-DGENERATOR=..]
 #           [-DMAKE_PROGRAM=..] [-DBUILD_TYPE=..] -DMAIN=<main.cpp>
 #
@@ -85,6 +86,12 @@ elseif(MODE STREQUAL "compile")
   elseif(FLAGS_FROM STREQUAL "include")
     set(flags "-I${TESSEL_SOURCE_DIR}/include")
     set(libs "")
+    if(STRICT)
+      # What a careful user builds with: optimized (GCC's -Wuninitialized and friends
+      # only look at inlined code), all the usual warnings, as errors, with OpenMP.
+      list(APPEND flags -O2 -Wall -Wextra -Werror ${OPENMP_FLAGS})
+      set(libs ${OPENMP_FLAGS})
+    endif()
   else()
     message(FATAL_ERROR "FLAGS_FROM must be pkg-config or include")
   endif()
