@@ -27,6 +27,7 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define TESSEL_TEST_X86 1
 #endif
@@ -152,15 +153,25 @@ __attribute__((target("avx512bf16,avx512f,avx512vl"))) void hw_bfloat16(const fl
 
 bool has_hw_float16() {
 #ifdef TESSEL_TEST_X86
-  return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  // CPUID.1:ECX[29] is F16C (read directly: clang 14 has no "f16c" for __builtin_cpu_supports);
+  // the "avx" check includes the OS saving YMM state.
+  if (!__builtin_cpu_supports("avx")) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  return (ecx >> 29) & 1u;
 #else
   return false;
 #endif
 }
 bool has_hw_bfloat16() {
 #ifdef TESSEL_TEST_X86
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bf16");
+  // __builtin_cpu_supports("avx512bf16") is unknown to clang 14 too, so read
+  // CPUID.(EAX=7,ECX=1):EAX[5] directly; avx512f's check also covers OS support of ZMM state.
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vl")) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || eax < 1) return false;
+  __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx);
+  return (eax >> 5) & 1u;
 #else
   return false;
 #endif
