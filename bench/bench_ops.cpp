@@ -1,0 +1,565 @@
+// bench/bench_ops.cpp — tessel's multi-head and importance matmul against its peers.
+//
+// Benchmarks are named  <op>/<workload>/<dtype>/<impl>/threads:<n>/real_time
+//   op        multi_head          O2 = matmul_with_multi_head(A1, W1, nh)        FLOPs 2·b·s·h·e
+//             importance_fwd      selection + O3                                 FLOPs 2·t·h·e
+//             importance_fwdbwd   selection + O3 + dA1 + dW1                     FLOPs 3·2·t·h·e
+//             select              select_important alone (counter pct_of_fwd: its share of the
+//                                 tessel_into importance_fwd time, measured in the same setup)
+//   workload  (b, s, h, nh, e)  W1 = (4,512,1024,16,1024)  W2 = (8,256,768,12,768)
+//             W3 = (2,2048,4096,32,128); importance on W1–W3 selects every row (top_p = 0, t = b·s);
+//             W4a = W1 with top_k = 128, top_p = 0 (t = 512); W4b = W1 with top_p = 0.5 (t ≈ b·s/2).
+//             P is uniform in [0, 1); A1, W1, dO3 uniform in [−1, 1); fixed seeds.
+//   dtype     float, float16, bfloat16
+//   impl      tessel       the allocating call (outputs from tessel's caching allocator)
+//             tessel_into  the _into call on preallocated outputs (selection into a reused vector)
+//             eigen        what a user would write with Eigen: loop over heads, gather the selected
+//                          rows, Eigen GEMMs on blocks (float only; built like this file, no -march)
+//             onednn       oneDNN batched matmul over the heads with strided memory descriptors,
+//                          rows gathered first (float, bfloat16; oneDNN 2.x has no f16 matmul on CPU)
+//             torch        the PyTorch reference: view + matmul per head, topk + mask, autograd
+//                          (libtorch; float16 matmul is not implemented on CPU in 1.13)
+// Times are wall-clock. Counters: GFLOP/s, pct_peak = GFLOP/s ÷ (peak of one core × threads) × 100
+// (peak_GFLOP/s is that denominator), where the peak is
+// measured at start-up (bench/ops_peak.hpp): the fp32 FMA peak for float/float16, the higher of
+// the fp32 and vdpbf16ps peaks for bfloat16. t = selected rows.
+//
+// Each benchmark warms up with one untimed call, then runs for --benchmark_min_time (0.1 s by
+// default here; each timed run is at least one iteration). The full run takes a few minutes.
+// Subsets:
+//   bench_ops --benchmark_filter='^multi_head/W1/float/'          one workload and dtype
+//   bench_ops --benchmark_filter='threads:1'                       single-threaded only
+//   bench_ops --benchmark_filter='/(tessel_into|onednn)/'          tessel's _into against oneDNN
+//   bench_ops --benchmark_filter='W4'                              the selective workloads
+//   bench_ops --benchmark_format=json --benchmark_out=ops.json && python3 bench/plot_bench.py ops.json
+#include <benchmark/benchmark.h>
+
+#include <tessel/tessel.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops_peak.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+#if defined(TESSEL_HAVE_EIGEN)
+#include <Eigen/Core>
+#endif
+#if defined(TESSEL_HAVE_ONEDNN)
+#include <dnnl.hpp>
+#endif
+#if defined(TESSEL_HAVE_TORCH)
+#include <torch/torch.h>
+#endif
+
+namespace {
+
+using tessel::bfloat16;
+using tessel::float16;
+using i64 = std::int64_t;
+
+// ---------------------------------------------------------------------------------------------
+// Workloads and inputs
+
+struct Workload {
+  const char* name;
+  i64 b, s, h, nh, e;
+  tessel::ImportanceOptions options;
+};
+const Workload kW1{"W1", 4, 512, 1024, 16, 1024, {0.0, std::nullopt}};
+const Workload kW2{"W2", 8, 256, 768, 12, 768, {0.0, std::nullopt}};
+const Workload kW3{"W3", 2, 2048, 4096, 32, 128, {0.0, std::nullopt}};
+const Workload kW4a{"W4a", 4, 512, 1024, 16, 1024, {0.0, 128}};
+const Workload kW4b{"W4b", 4, 512, 1024, 16, 1024, {0.5, std::nullopt}};
+
+enum class Op { multi_head, importance_fwd, importance_fwdbwd, select };
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::multi_head: return "multi_head";
+    case Op::importance_fwd: return "importance_fwd";
+    case Op::importance_fwdbwd: return "importance_fwdbwd";
+    default: return "select";
+  }
+}
+
+template <class T> const char* dtype_name();
+template <> const char* dtype_name<float>() { return "float"; }
+template <> const char* dtype_name<float16>() { return "float16"; }
+template <> const char* dtype_name<bfloat16>() { return "bfloat16"; }
+
+struct Random {  // splitmix64
+  std::uint64_t state;
+  double uniform() {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+  }
+};
+
+template <class T, std::size_t R>
+tessel::Tensor<T, R> random_tensor(std::array<i64, R> shape, std::uint64_t seed, double lo, double hi) {
+  tessel::Tensor<T, R> t(shape, tessel::uninitialized);
+  Random rng{seed};
+  for (i64 i = 0; i < t.numel(); ++i) t.data()[i] = T(static_cast<float>(lo + (hi - lo) * rng.uniform()));
+  return t;
+}
+
+template <class T>
+struct Inputs {
+  const Workload& w;
+  i64 hd, t;
+  tessel::Tensor<T, 3> A1;
+  tessel::Tensor<T, 2> W1, P;
+  tessel::Tensor<T, 3> dO3;  // [t, nh, e]
+  std::vector<i64> selected;
+  explicit Inputs(const Workload& wl)
+      : w(wl),
+        hd(wl.h / wl.nh),
+        A1(random_tensor<T, 3>({wl.b, wl.s, wl.h}, 1, -1, 1)),
+        W1(random_tensor<T, 2>({wl.h, wl.e}, 2, -1, 1)),
+        P(random_tensor<T, 2>({wl.b, wl.s}, 3, 0, 1)) {
+    selected = tessel::select_important(P, w.options);
+    t = static_cast<i64>(selected.size());
+    dO3 = random_tensor<T, 3>({t, w.nh, w.e}, 4, -1, 1);
+  }
+  double flops(Op op) const {
+    const double f = 2.0 * static_cast<double>(w.h) * static_cast<double>(w.e);
+    if (op == Op::multi_head) return f * static_cast<double>(w.b * w.s);
+    return f * static_cast<double>(t) * (op == Op::importance_fwdbwd ? 3 : 1);
+  }
+};
+
+void set_threads(int n) {
+  tessel::set_num_threads(n);
+#if defined(_OPENMP)
+  omp_set_num_threads(n);  // Eigen and oneDNN (OpenMP runtime) follow this
+#endif
+#if defined(TESSEL_HAVE_EIGEN)
+  Eigen::setNbThreads(n);
+#endif
+#if defined(TESSEL_HAVE_TORCH)
+  torch::set_num_threads(n);
+#endif
+}
+
+// The selection as a user of a library without one writes it: partial sort per row by
+// (value descending, index ascending), then the threshold in T. Used by the Eigen and oneDNN peers.
+template <class T>
+void user_selection(const tessel::Tensor<T, 2>& P, const tessel::ImportanceOptions& opt, std::vector<i64>& out) {
+  const i64 b = P.size(0), s = P.size(1), k = opt.top_k.value_or(s);
+  const float threshold = static_cast<float>(T(opt.top_p));
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(b * s), 0);
+  std::vector<i64> idx(static_cast<std::size_t>(s));
+  for (i64 i = 0; i < b; ++i) {
+    const T* row = P.data() + i * s;
+    std::iota(idx.begin(), idx.end(), i64{0});
+    if (k < s)
+      std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](i64 x, i64 y) {
+        const float vx = static_cast<float>(row[x]), vy = static_cast<float>(row[y]);
+        return vx > vy || (vx == vy && x < y);
+      });
+    for (i64 r = 0; r < k; ++r) mask[i * s + idx[r]] = static_cast<float>(row[idx[r]]) >= threshold;
+  }
+  out.clear();
+  for (i64 q = 0; q < b * s; ++q)
+    if (mask[q]) out.push_back(q);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running one benchmark: `make(state)` builds the inputs and returns the call to time (or an
+// empty function after SkipWithError). One warm-up call, then the timed loop.
+
+using Call = std::function<void()>;
+
+template <class T>
+void finish(benchmark::State& state, const Inputs<T>& in, Op op, int threads, double seconds_per_call) {
+  // Plain counters from our own wall-clock timing of the loop (Google Benchmark's rate counters
+  // would print as "x/s"): GFLOP/s and the share of the peak of `threads` cores.
+  const double gflops = in.flops(op) * 1e-9 / seconds_per_call;
+  const double peak = ops_peak::peak_gflops(std::is_same_v<T, bfloat16>, threads);
+  state.counters["GFLOP/s"] = gflops;
+  state.counters["pct_peak"] = gflops / peak * 100;
+  state.counters["peak_GFLOP/s"] = peak;
+  state.counters["t"] = static_cast<double>(op == Op::multi_head ? in.w.b * in.w.s : in.t);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class T>
+void run(benchmark::State& state, const Inputs<T>& in, Op op, int threads, const Call& call) {
+  try {
+    call();  // warm-up: caches, the caching allocator, primitive caches
+  } catch (const std::exception& ex) {  // e.g. no float16 matmul in this peer: its first line
+    const std::string what = ex.what();
+    state.SkipWithError(what.substr(0, what.find('\n')).c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) call();
+  finish(state, in, op, threads, seconds_since(t0) / static_cast<double>(state.iterations()));
+}
+
+// --- tessel ----------------------------------------------------------------------------------
+
+template <class T>
+void bench_tessel(benchmark::State& state, const Workload& w, Op op, int threads, bool into) {
+  set_threads(threads);
+  Inputs<T> in(w);
+  const i64 nh = w.nh;
+  if (op == Op::select) {
+    // The selection alone, and its share of the forward (tessel_into importance_fwd) time.
+    std::vector<i64> sel;
+    tessel::Tensor<T, 3> O3({in.t, nh, w.e}, tessel::uninitialized);
+    auto forward = [&] {
+      tessel::select_important_into<T>(in.P.view(), w.options, sel);
+      tessel::matmul_with_importance_into<T>(in.A1.view(), in.W1.view(), sel, nh, O3.view());
+    };
+    forward();
+    double fwd = 1e300;
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      forward();
+      fwd = std::min(fwd, seconds_since(t0));
+    }
+    tessel::select_important_into<T>(in.P.view(), w.options, sel);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+      tessel::select_important_into<T>(in.P.view(), w.options, sel);
+      benchmark::DoNotOptimize(sel.data());
+    }
+    const double select = seconds_since(t0) / static_cast<double>(state.iterations());
+    state.counters["t"] = static_cast<double>(in.t);
+    state.counters["fwd_ms"] = fwd * 1e3;
+    state.counters["pct_of_fwd"] = select / fwd * 100;
+    return;
+  }
+  Call call;
+  if (op == Op::multi_head) {
+    if (into) {
+      auto O2 = std::make_shared<tessel::Tensor<T, 4>>(tessel::Shape<4>{w.b, w.s, nh, w.e}, tessel::uninitialized);
+      call = [&in, nh, O2] { tessel::matmul_with_multi_head_into(in.A1, in.W1, nh, O2->view()); };
+    } else {
+      call = [&in, nh] {
+        auto O2 = tessel::matmul_with_multi_head(in.A1, in.W1, nh);
+        benchmark::DoNotOptimize(O2.data());
+      };
+    }
+  } else {
+    const bool grad = op == Op::importance_fwdbwd;
+    if (into) {
+      struct Out {
+        std::vector<i64> sel;
+        tessel::Tensor<T, 3> O3, dA1;
+        tessel::Tensor<T, 2> dW1;
+      };
+      auto out = std::make_shared<Out>();
+      out->sel.reserve(static_cast<std::size_t>(w.b * w.s));
+      out->O3 = tessel::Tensor<T, 3>({in.t, nh, w.e}, tessel::uninitialized);
+      if (grad) {
+        out->dA1 = tessel::Tensor<T, 3>(in.A1.shape(), tessel::uninitialized);
+        out->dW1 = tessel::Tensor<T, 2>(in.W1.shape(), tessel::uninitialized);
+      }
+      call = [&in, &w, nh, grad, out] {
+        tessel::select_important_into<T>(in.P.view(), w.options, out->sel);
+        if (grad)
+          tessel::matmul_with_importance_into<T>(in.A1.view(), in.W1.view(), out->sel, nh, out->O3.view(),
+                                                 in.dO3.view(), out->dA1.view(), out->dW1.view());
+        else
+          tessel::matmul_with_importance_into<T>(in.A1.view(), in.W1.view(), out->sel, nh, out->O3.view());
+      };
+    } else if (grad) {
+      call = [&in, &w, nh] {
+        auto r = tessel::matmul_with_importance(in.A1, in.W1, in.P, nh, w.options, in.dO3);
+        benchmark::DoNotOptimize(r.grad_weight->data());
+      };
+    } else {
+      call = [&in, &w, nh] {
+        auto r = tessel::matmul_with_importance(in.A1, in.W1, in.P, nh, w.options);
+        benchmark::DoNotOptimize(r.output.data());
+      };
+    }
+  }
+  run(state, in, op, threads, call);
+}
+
+// --- Eigen -----------------------------------------------------------------------------------
+#if defined(TESSEL_HAVE_EIGEN)
+void bench_eigen(benchmark::State& state, const Workload& w, Op op, int threads) {
+  using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  set_threads(threads);
+  Inputs<float> in(w);
+  const i64 nh = w.nh, hd = in.hd, h = w.h, e = w.e, rows = w.b * w.s;
+  Eigen::Map<const RowMat> A(in.A1.data(), rows, h), W(in.W1.data(), h, e);
+  Call call;
+  if (op == Op::multi_head) {
+    call = [=] {
+      RowMat O2(rows, nh * e);  // [b·s, nh·e] = [b, s, nh, e]
+      for (i64 n = 0; n < nh; ++n) O2.middleCols(n * e, e).noalias() = A.middleCols(n * hd, hd) * W.middleRows(n * hd, hd);
+      benchmark::DoNotOptimize(O2.data());
+    };
+  } else {
+    const bool grad = op == Op::importance_fwdbwd;
+    Eigen::Map<const RowMat> dO(in.dO3.data(), in.t, nh * e);
+    call = [=, &in] {
+      std::vector<i64> sel;
+      user_selection(in.P, w.options, sel);
+      const auto t = static_cast<i64>(sel.size());
+      RowMat A3(t, h);
+      for (i64 r = 0; r < t; ++r) A3.row(r) = A.row(sel[r]);
+      RowMat O3(t, nh * e);
+      for (i64 n = 0; n < nh; ++n) O3.middleCols(n * e, e).noalias() = A3.middleCols(n * hd, hd) * W.middleRows(n * hd, hd);
+      benchmark::DoNotOptimize(O3.data());
+      if (!grad) return;
+      RowMat dA3(t, h), dW(h, e);
+      for (i64 n = 0; n < nh; ++n) {
+        dA3.middleCols(n * hd, hd).noalias() = dO.middleCols(n * e, e) * W.middleRows(n * hd, hd).transpose();
+        dW.middleRows(n * hd, hd).noalias() = A3.middleCols(n * hd, hd).transpose() * dO.middleCols(n * e, e);
+      }
+      RowMat dA1 = RowMat::Zero(rows, h);
+      for (i64 r = 0; r < t; ++r) dA1.row(sel[r]) = dA3.row(r);
+      benchmark::DoNotOptimize(dA1.data());
+      benchmark::DoNotOptimize(dW.data());
+    };
+  }
+  run(state, in, op, threads, call);
+}
+#endif
+
+// --- oneDNN ----------------------------------------------------------------------------------
+#if defined(TESSEL_HAVE_ONEDNN)
+template <class T>
+constexpr dnnl::memory::data_type dnnl_type() {
+  if constexpr (std::is_same_v<T, float>) return dnnl::memory::data_type::f32;
+  else if constexpr (std::is_same_v<T, bfloat16>) return dnnl::memory::data_type::bf16;
+  else return dnnl::memory::data_type::f16;
+}
+
+// One batched matmul dst[g] = src[g] · wei[g] with the given dims/strides; the primitive is
+// built per call as a user would (oneDNN's primitive cache makes repeats cheap).
+struct DnnlMatmul {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  template <class T>
+  void operator()(const T* src, dnnl::memory::dims sd, dnnl::memory::dims ss, const T* wei, dnnl::memory::dims wd,
+                  dnnl::memory::dims ws, T* dst, dnnl::memory::dims dd, dnnl::memory::dims ds) {
+    using md = dnnl::memory::desc;
+    const md s(sd, dnnl_type<T>(), ss), w(wd, dnnl_type<T>(), ws), d(dd, dnnl_type<T>(), ds);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s, w, d), eng);
+    dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, dnnl::memory(s, eng, const_cast<T*>(src))},
+                                    {DNNL_ARG_WEIGHTS, dnnl::memory(w, eng, const_cast<T*>(wei))},
+                                    {DNNL_ARG_DST, dnnl::memory(d, eng, dst)}});
+    strm.wait();
+  }
+};
+
+template <class T>
+void bench_onednn(benchmark::State& state, const Workload& w, Op op, int threads) {
+  set_threads(threads);
+  Inputs<T> in(w);
+  const i64 nh = w.nh, hd = in.hd, h = w.h, e = w.e, rows = w.b * w.s, t = in.t;
+  auto mm = std::make_shared<DnnlMatmul>();
+  // Outputs preallocated (the peer's best case); A3 / dA3 are the gathered temporaries.
+  struct Buffers {
+    std::vector<T> O, A3, dA3, dA1, dW;
+    std::vector<i64> sel;
+  };
+  auto buf = std::make_shared<Buffers>();
+  Call call;
+  if (op == Op::multi_head) {
+    buf->O.resize(static_cast<std::size_t>(rows * nh * e));
+    call = [=, &in] {  // [nh, b·s, hd] (strides hd, h, 1) · [nh, hd, e] -> [nh, b·s, e] (strides e, nh·e, 1)
+      (*mm)(in.A1.data(), {nh, rows, hd}, {hd, h, 1}, in.W1.data(), {nh, hd, e}, {hd * e, e, 1}, buf->O.data(),
+            {nh, rows, e}, {e, nh * e, 1});
+    };
+  } else {
+    const bool grad = op == Op::importance_fwdbwd;
+    buf->O.resize(static_cast<std::size_t>(t * nh * e));
+    buf->A3.resize(static_cast<std::size_t>(t * h));
+    if (grad) {
+      buf->dA3.resize(static_cast<std::size_t>(t * h));
+      buf->dA1.resize(static_cast<std::size_t>(rows * h));
+      buf->dW.resize(static_cast<std::size_t>(h * e));
+    }
+    call = [=, &in, &w] {
+      user_selection(in.P, w.options, buf->sel);
+      const auto tt = static_cast<i64>(buf->sel.size());
+      for (i64 r = 0; r < tt; ++r)
+        std::memcpy(buf->A3.data() + r * h, in.A1.data() + buf->sel[r] * h, sizeof(T) * static_cast<std::size_t>(h));
+      (*mm)(buf->A3.data(), {nh, tt, hd}, {hd, h, 1}, in.W1.data(), {nh, hd, e}, {hd * e, e, 1}, buf->O.data(),
+            {nh, tt, e}, {e, nh * e, 1});
+      if (!grad) return;
+      // dA3 [nh, t, hd] = dO3 [nh, t, e] · W2ᵀ [nh, e, hd]
+      (*mm)(in.dO3.data(), {nh, tt, e}, {e, nh * e, 1}, in.W1.data(), {nh, e, hd}, {hd * e, 1, e}, buf->dA3.data(),
+            {nh, tt, hd}, {hd, h, 1});
+      std::memset(static_cast<void*>(buf->dA1.data()), 0, sizeof(T) * buf->dA1.size());
+      for (i64 r = 0; r < tt; ++r)
+        std::memcpy(buf->dA1.data() + buf->sel[r] * h, buf->dA3.data() + r * h, sizeof(T) * static_cast<std::size_t>(h));
+      // dW2 [nh, hd, e] = A3ᵀ [nh, hd, t] · dO3 [nh, t, e]
+      (*mm)(buf->A3.data(), {nh, hd, tt}, {hd, 1, h}, in.dO3.data(), {nh, tt, e}, {e, nh * e, 1}, buf->dW.data(),
+            {nh, hd, e}, {hd * e, e, 1});
+    };
+  }
+  run(state, in, op, threads, call);
+}
+#endif
+
+// --- libtorch --------------------------------------------------------------------------------
+#if defined(TESSEL_HAVE_TORCH)
+template <class T>
+torch::Tensor to_torch(const T* data, std::vector<i64> shape) {
+  const auto type = std::is_same_v<T, float> ? torch::kFloat : std::is_same_v<T, bfloat16> ? torch::kBFloat16 : torch::kHalf;
+  return torch::from_blob(const_cast<T*>(data), shape, torch::TensorOptions().dtype(type)).clone();
+}
+
+template <class T>
+void bench_torch(benchmark::State& state, const Workload& w, Op op, int threads) {
+  set_threads(threads);
+  Inputs<T> in(w);
+  const i64 nh = w.nh, hd = in.hd, e = w.e;
+  auto A1 = to_torch(in.A1.data(), {w.b, w.s, w.h});
+  auto W1 = to_torch(in.W1.data(), {w.h, w.e});
+  auto P = to_torch(in.P.data(), {w.b, w.s});
+  auto dO3 = to_torch(in.dO3.data(), {in.t, nh, e});
+  Call call;
+  if (op == Op::multi_head) {
+    call = [=] {  // view + matmul per head
+      torch::NoGradGuard no_grad;
+      const auto A2 = A1.view({w.b, w.s, nh, hd});
+      const auto W2 = W1.view({nh, hd, e});
+      std::vector<torch::Tensor> heads;
+      for (i64 n = 0; n < nh; ++n) heads.push_back(torch::matmul(A2.select(2, n), W2[n]));
+      auto O2 = torch::stack(heads, 2);  // [b, s, nh, e]
+      benchmark::DoNotOptimize(O2.data_ptr());
+    };
+  } else {
+    const bool grad = op == Op::importance_fwdbwd;
+    if (grad) {
+      A1.set_requires_grad(true);
+      W1.set_requires_grad(true);
+    }
+    call = [=]() mutable {
+      std::optional<torch::NoGradGuard> no_grad;
+      if (!grad) no_grad.emplace();
+      torch::Tensor mask;
+      {
+        torch::NoGradGuard g;
+        mask = P >= w.options.top_p;
+        if (w.options.top_k) {
+          const auto idx = std::get<1>(torch::topk(P, *w.options.top_k, 1));
+          mask = mask & torch::zeros_like(P, torch::kBool).scatter_(1, idx, true);
+        }
+      }
+      const auto A3 = A1.index({mask});  // [t, h]
+      const i64 t = A3.size(0);
+      const auto A3h = A3.view({t, nh, hd});
+      const auto W2 = W1.view({nh, hd, e});
+      std::vector<torch::Tensor> heads;
+      for (i64 n = 0; n < nh; ++n) heads.push_back(torch::matmul(A3h.select(1, n), W2[n]));
+      auto O3 = torch::stack(heads, 1);  // [t, nh, e]
+      if (grad) {
+        O3.backward(dO3);
+        benchmark::DoNotOptimize(A1.grad().data_ptr());
+        benchmark::DoNotOptimize(W1.grad().data_ptr());
+        A1.mutable_grad() = torch::Tensor();
+        W1.mutable_grad() = torch::Tensor();
+      }
+      benchmark::DoNotOptimize(O3.data_ptr());
+    };
+  }
+  run(state, in, op, threads, call);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Registration: for each thread count, dtype, workload and op, tessel next to its peers (so
+// that neighbours in the output ran at nearly the same time on a shared machine).
+
+template <class T>
+void register_dtype(int threads) {
+  const std::string dt = dtype_name<T>();
+  auto reg = [&](const Workload& w, Op op, const std::string& impl, auto fn) {
+    const std::string name = std::string(op_name(op)) + "/" + w.name + "/" + dt + "/" + impl + "/threads:" +
+                             std::to_string(threads);
+    benchmark::RegisterBenchmark(name.c_str(), [=, &w](benchmark::State& st) { fn(st, w, op, threads); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  };
+  const Workload* dense[] = {&kW1, &kW2, &kW3};
+  const Workload* sparse[] = {&kW4a, &kW4b};
+  std::vector<std::pair<const Workload*, Op>> cases;
+  for (const Workload* w : dense)
+    for (Op op : {Op::multi_head, Op::importance_fwd, Op::importance_fwdbwd}) cases.emplace_back(w, op);
+  for (const Workload* w : sparse)
+    for (Op op : {Op::importance_fwd, Op::importance_fwdbwd, Op::select}) cases.emplace_back(w, op);
+  for (auto [w, op] : cases) {
+    reg(*w, op, "tessel", [](benchmark::State& s, const Workload& wl, Op o, int n) { bench_tessel<T>(s, wl, o, n, false); });
+    if (op == Op::select) continue;
+    reg(*w, op, "tessel_into", [](benchmark::State& s, const Workload& wl, Op o, int n) { bench_tessel<T>(s, wl, o, n, true); });
+#if defined(TESSEL_HAVE_EIGEN)
+    if constexpr (std::is_same_v<T, float>) reg(*w, op, "eigen", bench_eigen);
+#endif
+#if defined(TESSEL_HAVE_ONEDNN)
+    reg(*w, op, "onednn", bench_onednn<T>);
+#endif
+#if defined(TESSEL_HAVE_TORCH)
+    reg(*w, op, "torch", bench_torch<T>);
+#endif
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A short default --benchmark_min_time (the workloads take 20–500 ms per call); an explicit
+  // flag on the command line wins.
+  std::vector<char*> args(argv, argv + argc);
+  std::string min_time = "--benchmark_min_time=0.1";
+  if (std::none_of(args.begin() + 1, args.end(),
+                   [](const char* a) { return std::strncmp(a, "--benchmark_min_time", 20) == 0; }))
+    args.insert(args.begin() + 1, min_time.data());
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+
+  const double fp32 = ops_peak::fp32_fma_gflops(), bf16 = ops_peak::bf16_dot_gflops();
+  benchmark::AddCustomContext("tessel_isa", std::string(tessel::active_isa()));
+  benchmark::AddCustomContext("peak_fp32_fma_gflops_per_core", std::to_string(fp32));
+  benchmark::AddCustomContext("peak_vdpbf16ps_gflops_per_core", std::to_string(bf16));
+  std::string peers = "tessel";
+#if defined(TESSEL_HAVE_EIGEN)
+  peers += ", eigen";
+#endif
+#if defined(TESSEL_HAVE_ONEDNN)
+  peers += ", onednn";
+#endif
+#if defined(TESSEL_HAVE_TORCH)
+  peers += ", torch";
+#endif
+  benchmark::AddCustomContext("impls", peers);
+  std::fprintf(stderr, "bench_ops: isa %s; peak per core: fp32 FMA %.1f GFLOP/s, vdpbf16ps %.1f GFLOP/s; impls: %s\n",
+               std::string(tessel::active_isa()).c_str(), fp32, bf16, peers.c_str());
+
+  for (int threads : {1, 2}) {
+    register_dtype<float>(threads);
+    register_dtype<float16>(threads);
+    register_dtype<bfloat16>(threads);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
