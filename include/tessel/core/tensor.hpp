@@ -162,9 +162,10 @@ MaybeOwnedView<T, N> TensorView<T, R>::reshape(Shape<N> sizes) const {
   const Shape<N> target = detail::infer_shape(sizes, numel(), shape_, "TensorView::reshape");
   if (auto strides = detail::compute_view_strides(shape_, strides_, target))
     return MaybeOwnedView<T, N>(TensorView<T, N>(data_, target, *strides, detail::unchecked_tag{}));
-  Tensor<value_type, R> copy = clone();
+  // Copy in row-major order of the source straight into the new tensor: its memory read as
+  // the source's shape is exactly the contiguous copy that then takes the new shape.
   Tensor<value_type, N> out(target, uninitialized);
-  if (copy.numel() > 0) std::memcpy(static_cast<void*>(out.data()), copy.data(), sizeof(value_type) * copy.numel());
+  TensorView<value_type, R>(out.data(), shape_, detail::contiguous_strides(shape_), detail::unchecked_tag{}).copy_(*this);
   return MaybeOwnedView<T, N>(std::move(out));
 }
 
