@@ -1,11 +1,15 @@
 // tessel/gemm/blocking.hpp — cache block sizes, derived from the caches the CPU reports.
 //
-// BLIS's three blocking parameters, for one (kernel, problem):
-//   kc: the depth of a packed panel. An MR×kc sliver of A and a kc×NR sliver of B should
-//       sit in L1 together while the micro-kernel streams through them.
-//   mc: rows of the packed A block, which stays in L2 across the whole row of micro-tiles.
-//   nc: columns of the packed B block; with the mc×nc fp32 accumulation block of C it must
-//       stay in L2 too, since every micro-tile writes there once per kc step.
+// BLIS's three blocking parameters, for one (kernel, problem). The driver runs the
+// micro-tiles of a block row by row (ir outer, jr inner), so:
+//   kc: the depth of a packed panel. The MR×kc sliver of A stays in L1 (about half of it)
+//       while the micro-kernel sweeps it across the whole B block.
+//   nc: columns of the packed B block, which stays in L2 (about half of it) and is
+//       streamed through once per MR rows.
+//   mc: rows of a work unit. With one k block (k <= kc, the multi-head case) every micro-
+//       tile is stored to C as soon as it is computed, so mc only sets the unit size. With
+//       several k blocks the unit's fp32 accumulation block (mc×nc) and its packed A block
+//       (mc×kc) share the other half of L2.
 // Nothing here depends on the thread count, so the reduction order (hence every bit of the
 // result) does not either.
 #pragma once
@@ -19,6 +23,7 @@ namespace tessel::detail {
 
 struct Blocking {
   std::int64_t mc = 0, nc = 0, kc = 0;
+  std::int64_t k_blocks = 1;  // number of kc steps (1: each tile is stored straight away)
 };
 
 inline std::int64_t round_up(std::int64_t x, std::int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
@@ -37,20 +42,21 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, std::int64_t m, 
   const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : 1024 * 1024;
   const std::int64_t f = sizeof(float);
   Blocking b;
-  // kc: A and B slivers fill about half of L1, the rest is left for C lines and prefetch.
-  std::int64_t kc = (l1 / 2) / ((mr + nr) * f);
-  kc = std::clamp<std::int64_t>(kc / 16 * 16, 64, kMaxKc);
-  if (k <= kc + kc / 2) kc = std::max<std::int64_t>(k, 1);  // one block, no split remainder of a few k
-  else kc = round_up((k + ((k + kc - 1) / kc) - 1) / ((k + kc - 1) / kc), 16);  // even split of k
-  b.kc = std::min(kc, kMaxKc);
-  // mc: the packed A block takes about a quarter of L2.
-  std::int64_t mc = (l2 / 4) / (b.kc * f);
-  mc = std::clamp<std::int64_t>(round_down_min(mc, mr), mr, 1024);
-  b.mc = std::min(mc, round_up(std::max<std::int64_t>(m, 1), mr));
-  // nc: the packed B block and the fp32 C block share another half of L2.
-  std::int64_t nc = (l2 / 2) / ((b.kc + b.mc) * f);
-  nc = std::clamp<std::int64_t>(round_down_min(nc, nr), nr, 4096);
+  // kc: the A sliver fills about half of L1.
+  std::int64_t kc_max = std::clamp<std::int64_t>((l1 / 2) / (mr * f) / 16 * 16, 32, kMaxKc);
+  k = std::max<std::int64_t>(k, 1);
+  b.k_blocks = (k + kc_max - 1) / kc_max;
+  b.kc = b.k_blocks == 1 ? k : round_up((k + b.k_blocks - 1) / b.k_blocks, 16);  // an even split of k
+  b.k_blocks = (k + b.kc - 1) / b.kc;
+  // nc: the packed B block takes about half of L2.
+  std::int64_t nc = (l2 / 2) / (b.kc * f);
+  nc = std::clamp<std::int64_t>(round_down_min(nc, nr), nr, 8192);
   b.nc = std::min(nc, round_up(std::max<std::int64_t>(n, 1), nr));
+  // mc: a quarter of L2 for the packed A block (one k block), or the other half of L2 for the
+  // fp32 accumulation block and the A block (several).
+  std::int64_t mc = b.k_blocks == 1 ? (l2 / 4) / (b.kc * f) : (l2 / 2) / ((b.nc + b.kc) * f);
+  mc = std::clamp<std::int64_t>(round_down_min(mc, mr), mr, 2048);
+  b.mc = std::min(mc, round_up(std::max<std::int64_t>(m, 1), mr));
   return b;
 }
 

@@ -47,34 +47,63 @@ void run_gemm(const GemmProblem<T>& p) {
   const double flops = 2.0 * double(p.batch) * double(p.m) * double(p.n) * double(std::max<std::int64_t>(p.k, 1));
   const auto useful = static_cast<std::int64_t>(std::max(1.0, flops / kFlopsPerThread));
   const int threads = threads_for_call(p.threads, std::min(units, useful));
-  // Stream C when it is much larger than the last-level cache: it will not be re-read soon.
+  // Stream C when it is much larger than the caches: it will not be re-read soon. (Some
+  // systems report an L3 far larger than a core can use, hence the cap at 16 L2s.)
   const std::int64_t c_bytes = p.batch * p.m * p.n * static_cast<std::int64_t>(sizeof(T));
-  const std::int64_t llc = cpu.l3 > 0 ? cpu.l3 : (cpu.l2 > 0 ? cpu.l2 : (8 << 20));
-  const bool stream = c_bytes > 2 * llc && !p.accumulate;
+  const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : (1 << 20);
+  const std::int64_t llc = std::min(cpu.l3 > 0 ? cpu.l3 : 16 * l2, 16 * l2);
+  const bool stream = c_bytes > llc && !p.accumulate;
   const std::int64_t ldc = round_up(bk.nc, 16);
+  const std::uint64_t call = next_call_id();
 
+  // Units are ordered (batch, column block, row block), row blocks fastest, so a thread's
+  // consecutive units usually share their packed B block.
   auto do_unit = [&](Workspace& ws, std::int64_t u) {
-    const std::int64_t jb = u % n_blocks;
-    const std::int64_t ib = (u / n_blocks) % m_blocks;
+    const std::int64_t ib = u % m_blocks;
+    const std::int64_t jb = (u / m_blocks) % n_blocks;
     const std::int64_t g = u / (n_blocks * m_blocks);
     const std::int64_t i0 = ib * bk.mc, mc = std::min(bk.mc, p.m - i0);
     const std::int64_t j0 = jb * bk.nc, nc = std::min(bk.nc, p.n - j0);
     const std::int64_t mc_pad = round_up(mc, MR), nc_pad = round_up(nc, NR);
-    float* cbuf = ws.c.floats(mc_pad * ldc);
     if (p.k == 0) {
+      float* cbuf = ws.c.floats(mc_pad * ldc);
       for (std::int64_t r = 0; r < mc; ++r) std::fill(cbuf + r * ldc, cbuf + r * ldc + nc, 0.0f);
+      store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, p.accumulate, stream);
+      return;
     }
+    // With one k block a tile goes from the kernel to C through a small L1-resident buffer;
+    // with several, the unit keeps an fp32 block and the last k block stores each tile.
+    const bool one_block = bk.k_blocks == 1;
+    float* cbuf = ws.c.floats(one_block ? MR * NR : mc_pad * ldc);
     for (std::int64_t p0 = 0; p0 < p.k; p0 += bk.kc) {
       const std::int64_t kc = std::min(bk.kc, p.k - p0);
+      const bool last = p0 + kc >= p.k;
       float* bp = ws.b.floats(nc_pad * kc);
-      float* ap = ws.a.floats(mc_pad * kc);
-      pack_b<I, NR>(p.b, g, p0, kc, j0, nc, bp);
-      pack_a<I, MR>(p.a, g, i0, mc, p0, kc, ap);
-      for (std::int64_t jr = 0; jr < nc_pad; jr += NR)
-        for (std::int64_t ir = 0; ir < mc_pad; ir += MR)
-          Kernel::run(kc, ap + ir * kc, bp + jr * kc, cbuf + ir * ldc + jr, ldc, p0 > 0);
+      if (!(one_block && ws.b_call == call && ws.b_g == g && ws.b_jb == jb)) {
+        pack_b<I, NR>(p.b, g, p0, kc, j0, nc, bp);
+        ws.b_call = one_block ? call : 0, ws.b_g = g, ws.b_jb = jb;
+      }
+      // A is packed one MR-row panel at a time, right before its row of tiles, while the
+      // next panel's rows are prefetched: the panel stays in L1 and A's memory reads overlap
+      // the arithmetic.
+      float* ap = ws.a.floats(MR * kc);
+      for (std::int64_t ir = 0; ir < mc_pad; ir += MR) {
+        const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
+        pack_a<I, MR>(p.a, g, i0 + ir, rows, p0, kc, ap);
+        if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
+        for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
+          const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
+          if (one_block) {
+            Kernel::run(kc, ap, bp + jr * kc, cbuf, NR, false);
+            store_block<I>(cbuf, NR, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
+          } else {
+            float* tile = cbuf + ir * ldc + jr;
+            Kernel::run(kc, ap, bp + jr * kc, tile, ldc, p0 > 0);
+            if (last) store_block<I>(tile, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
+          }
+        }
+      }
     }
-    store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, p.accumulate, stream);
   };
 
   if (threads <= 1) {

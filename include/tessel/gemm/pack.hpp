@@ -41,6 +41,87 @@ inline void store_run(const float* src, T* dst, std::int64_t n, bool add, bool s
     isa_scalar::from_float(src, dst, n, add, stream);
 }
 
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+
+// In-register transpose of a 16×16 fp32 block: on return r[j][i] is the old r[i][j].
+// Unpack pairs, then 2×2 blocks of pairs with shuffle_ps, then 128-bit lanes twice.
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xee);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+      t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+  }
+}
+
+// out[p*ld + r] = float(line[r][p])  for p < kc, r < lanes (lines r >= nlines read as 0):
+// up to 16 lines contiguous along p, interleaved 16 at a time through in-register
+// transposes. This is the A-panel pack of row-major A (and the B-panel pack of a
+// transposed B), where a scalar loop would touch every element twice.
+template <class T>
+TESSEL_TARGET_AVX512 void interleave_lines(const T* const* line, int nlines, std::int64_t kc, float* out,
+                                           std::int64_t ld, int lanes) {
+  const auto store_mask = static_cast<__mmask16>((1u << lanes) - 1);
+  __m512 r[16];
+  std::int64_t p = 0;
+  for (; p < kc; p += 16) {
+    const std::int64_t left = kc - p;
+    const auto m = static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) r[i] = i < nlines ? load16(line[i] + p, m) : _mm512_setzero_ps();
+    transpose16x16(r);
+    const int cnt = left >= 16 ? 16 : static_cast<int>(left);
+    float* o = out + p * ld;
+    if (cnt == 16) {
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(o + j * ld, store_mask, r[j]);
+    } else {
+      for (int j = 0; j < cnt; ++j) _mm512_mask_storeu_ps(o + j * ld, store_mask, r[j]);
+    }
+  }
+}
+
+}  // namespace isa_avx512
+#endif
+
+// Starts fetching A[i0 : i0+rows, p0 : p0+kc] into the cache (rows contiguous along k only).
+// Rows of A are often far apart (a head's column block of A1: one row per page) and the
+// hardware prefetchers do not follow such jumps; fetched while the previous panel computes,
+// the next panel's pack finds its rows in L1.
+template <class T>
+inline void prefetch_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t rows, std::int64_t p0,
+                       std::int64_t kc) {
+  if (!a.cols.is_unit()) return;
+  const T* base = a.batch(g);
+  const std::int64_t bytes = kc * static_cast<std::int64_t>(sizeof(T));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const char* q = reinterpret_cast<const char*>(base + a.rows.offset(i0 + r) + p0);
+    for (std::int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(q + o);
+    __builtin_prefetch(q + bytes - 1);
+  }
+}
+
 // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels.
 template <Isa I, int MR, class T>
 void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc, std::int64_t p0,
@@ -52,6 +133,14 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
     const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
     if (a.cols.is_unit()) {
       // Rows are contiguous along k (the usual A1 layout): convert a row, then interleave.
+#if defined(TESSEL_HAVE_X86_TARGETS)
+      if constexpr (I == Isa::avx512 && MR <= 16) {
+        const T* line[16];
+        for (int r = 0; r < rows; ++r) line[r] = base + a.rows.offset(i0 + ip + r) + p0;
+        isa_avx512::interleave_lines(line, rows, kc, panel, MR, MR);
+        continue;  // zero rows are written by the interleave
+      }
+#endif
       for (int r = 0; r < rows; ++r) {
         load_run<I>(base + a.rows.offset(i0 + ip + r) + p0, row, kc);
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + r] = row[p];
@@ -91,6 +180,20 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
         for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
       }
     } else {
+#if defined(TESSEL_HAVE_X86_TARGETS)
+      if constexpr (I == Isa::avx512 && NR % 16 == 0) {
+        if (b.rows.is_unit()) {
+          // A transposed B: columns contiguous along k, interleaved 16 columns at a time.
+          for (int jg = 0; jg < NR; jg += 16) {
+            const T* line[16];
+            const int nl = std::clamp(cols - jg, 0, 16);
+            for (int j = 0; j < nl; ++j) line[j] = base + b.cols.offset(j0 + jp + jg + j) + p0;
+            isa_avx512::interleave_lines(line, nl, kc, panel + jg, NR, 16);
+          }
+          continue;
+        }
+      }
+#endif
       for (int j = 0; j < cols; ++j) {
         const T* cj = base + b.cols.offset(j0 + jp + j);
         if (b.rows.is_unit()) {
@@ -106,12 +209,45 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
   }
 }
 
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+// One row of at most 32 results: 16-wide vectors, masked at the end; non-temporal stores
+// for whole aligned vectors when streaming.
+template <class T>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_row32(const float* src, T* dst, int n, bool add, bool stream) {
+  constexpr std::uintptr_t vec_bytes = 16 * sizeof(T);
+  for (int j = 0; j < n; j += 16) {
+    const auto m = static_cast<__mmask16>(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+    if (add) v = _mm512_add_ps(v, load16(dst + j, m));
+    const bool nt = stream && m == 0xffff && reinterpret_cast<std::uintptr_t>(dst + j) % vec_bytes == 0;
+    store16(dst + j, v, m, nt);
+  }
+}
+// A micro-tile (rows × n <= 32) of the fp32 buffer to C's rows (unit column stride).
+template <class T>
+TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, int n, T* base,
+                                     const Axis& row_axis, std::int64_t i0, std::int64_t j0, bool add, bool stream) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    store_row32(buf + r * ldc, base + row_axis.offset(i0 + r) + j0, n, add, stream);
+}
+}  // namespace isa_avx512
+#endif
+
 // Writes the fp32 block buffer (mc×nc, leading dimension ldc) to C[i0 :, j0 :] of batch g,
 // converting to T with one rounding (after adding C's old value when accumulating).
 template <Isa I, class T>
 void store_block(const float* buf, std::int64_t ldc, std::int64_t mc, std::int64_t nc, const Operand<T>& c,
                  std::int64_t g, std::int64_t i0, std::int64_t j0, bool accumulate, bool stream) {
   T* base = c.batch(g);
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if constexpr (I == Isa::avx512) {
+    if (nc <= 32 && c.cols.is_unit()) {  // a micro-tile
+      isa_avx512::store_tile(buf, ldc, mc, static_cast<int>(nc), base, c.rows, i0, j0, accumulate, stream);
+      return;
+    }
+  }
+#endif
   for (std::int64_t r = 0; r < mc; ++r) {
     T* row = base + c.rows.offset(i0 + r);
     const float* src = buf + r * ldc;

@@ -7,6 +7,7 @@
 // count them.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -39,7 +40,17 @@ class Buffer {
 
 struct Workspace {
   Buffer a, b, c;
+  // Which B block the b buffer holds (call, batch, column block), so consecutive work units
+  // of one call that share it skip packing it again. A call id is never reused.
+  std::uint64_t b_call = 0;
+  std::int64_t b_g = -1, b_jb = -1;
 };
+
+// A fresh id per engine call (0 is never handed out).
+inline std::uint64_t next_call_id() {
+  static std::atomic<std::uint64_t> id{0};
+  return id.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 inline Workspace& thread_workspace() {
   thread_local Workspace ws;
