@@ -19,10 +19,10 @@
 //                          rows gathered first (float, bfloat16; oneDNN 2.x has no f16 matmul on CPU)
 //             torch        the PyTorch reference: view + matmul per head, topk + mask, autograd
 //                          (libtorch; float16 matmul is not implemented on CPU in 1.13)
-// Times are wall-clock. Counters: GFLOP/s, pct_peak = GFLOP/s ÷ (peak of one core × threads) × 100
-// (peak_GFLOP/s is that denominator), where the peak is
-// measured at start-up (bench/ops_peak.hpp): the fp32 FMA peak for float/float16, the higher of
-// the fp32 and vdpbf16ps peaks for bfloat16. t = selected rows.
+// Times are wall-clock. Counters: GFLOP/s, %peak = GFLOP/s ÷ (peak of one core × threads) × 100
+// (peak_GFLOP/s is that denominator), where the peak is measured at start-up (bench/peak.hpp):
+// the fp32 FMA peak for float/float16, the higher of the fp32 and vdpbf16ps peaks for bfloat16.
+// t = selected rows.
 //
 // Each benchmark warms up with one untimed call, then runs for --benchmark_min_time (0.1 s by
 // default here; each timed run is at least one iteration). The full run takes a few minutes.
@@ -47,7 +47,7 @@
 #include <string>
 #include <vector>
 
-#include "ops_peak.hpp"
+#include "peak.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -187,9 +187,10 @@ void finish(benchmark::State& state, const Inputs<T>& in, Op op, int threads, do
   // Plain counters from our own wall-clock timing of the loop (Google Benchmark's rate counters
   // would print as "x/s"): GFLOP/s and the share of the peak of `threads` cores.
   const double gflops = in.flops(op) * 1e-9 / seconds_per_call;
-  const double peak = ops_peak::peak_gflops(std::is_same_v<T, bfloat16>, threads);
+  const double peak =
+      (std::is_same_v<T, bfloat16> ? tessel_bench::bf16_peak_gflops() : tessel_bench::fp32_peak_gflops()) * threads;
   state.counters["GFLOP/s"] = gflops;
-  state.counters["pct_peak"] = gflops / peak * 100;
+  state.counters["%peak"] = gflops / peak * 100;
   state.counters["peak_GFLOP/s"] = peak;
   state.counters["t"] = static_cast<double>(op == Op::multi_head ? in.w.b * in.w.s : in.t);
 }
@@ -536,7 +537,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
 
-  const double fp32 = ops_peak::fp32_fma_gflops(), bf16 = ops_peak::bf16_dot_gflops();
+  const double fp32 = tessel_bench::fp32_peak_gflops();
+  const double bf16 = tessel_bench::peak_gflops(tessel_bench::PeakKind::dpbf16_avx512);
   benchmark::AddCustomContext("tessel_isa", std::string(tessel::active_isa()));
   benchmark::AddCustomContext("peak_fp32_fma_gflops_per_core", std::to_string(fp32));
   benchmark::AddCustomContext("peak_vdpbf16ps_gflops_per_core", std::to_string(bf16));
