@@ -567,3 +567,23 @@ TEST_CASE("importance matmul deduces T from Tensors, non-const views and reshape
   check(tessel::matmul_with_importance(ar, wc.transpose(0, 1), pr, 2, o, gc), true);
   check(tessel::matmul_with_importance(ar, W1, pv, 2, o, dO3), true);
 }
+
+TEMPLATE_TEST_CASE("importance matmul: many selected rows (dW1 reduces over t > kc), empty b", "[importance]", float,
+                   float16, bfloat16) {
+  using T = TestType;
+  // t = 2·300 = 600 rows: dW1's reduction spans more than one kc block.
+  check_case<T>(Case{2, 300, 16, 2, 8, 0.0, -1, false}, 1201, true);
+  check_case<T>(Case{2, 300, 16, 2, 8, 0.5, 250, true}, 1211, true);
+  // b = 0: nothing selected, empty outputs, gradients of the right (empty / zero) shapes.
+  const auto A1 = random_tensor<T, 3>({0, 4, 8}, 1221);
+  const auto W1 = random_tensor<T, 2>({8, 3}, 1222);
+  Tensor<T, 2> P({0, 4});
+  Tensor<T, 3> g({0, 2, 3});
+  const auto r = tessel::matmul_with_importance(A1, W1, P, 2, opts(0.0, 2), g);
+  CHECK(r.selected.empty());
+  CHECK(r.output.shape() == (tessel::Shape<3>{0, 2, 3}));
+  REQUIRE(r.grad_input);
+  CHECK(r.grad_input->shape() == (tessel::Shape<3>{0, 4, 8}));
+  REQUIRE(r.grad_weight);
+  CHECK(all_equal_to(*r.grad_weight, T{}));
+}

@@ -7,6 +7,8 @@
 #include "support/reference.hpp"
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -278,4 +280,52 @@ TEST_CASE("matmul deduces T from Tensors, non-const views and reshape()/contiguo
   auto A3 = A.view().reshape(1, 3, 4);
   const auto C3 = tessel::matmul(A3, B);
   CHECK(same_bits(C3.view().select(0, 0).clone(), expect));
+}
+
+TEMPLATE_TEST_CASE("matmul on every ISA path the CPU has", "[matmul][isa]", float, float16, bfloat16) {
+  using T = TestType;
+  SettingsGuard guard;
+  const auto A = random_tensor<T, 3>({3, 21, 300}, 61);  // k = 300, and odd m, n
+  const auto B = random_tensor<T, 3>({1, 300, 35}, 62);
+  const Ref ref = ref_matmul(dense(A), dense(B));
+  for (tessel::Isa isa : available_isas()) {
+    CAPTURE(tessel::isa_name(isa));
+    REQUIRE(tessel::set_isa(isa) == isa);
+    CHECK_VERDICT(judge(tessel::matmul(A, B), ref));
+    CHECK_VERDICT(judge(tessel::matmul(A.view().transpose(1, 2).clone().view().transpose(1, 2), B), ref));
+  }
+}
+
+TEST_CASE("the tolerance helper rejects what it must", "[matmul][reference]") {
+  // A reference with one product per element: x·1.
+  Ref ref;
+  ref.shape = {1, 4};
+  ref.val = {1.0, 0.0, 3.0, -2.0};
+  ref.mag = {1.0, 0.0, 3.0, 2.0};
+  ref.K = 1;
+  Tensor<bfloat16, 2> ok({1, 4});
+  for (int j = 0; j < 4; ++j) ok(0, j) = bfloat16(ref.val[static_cast<std::size_t>(j)]);
+  CHECK(judge(ok, ref).ok());
+  auto bad = ok;
+  bad(0, 2) = bfloat16(3.03125);  // two bfloat16 steps off (ulp(3) = 2^-6)
+  CHECK_FALSE(judge(bad, ref).ok());
+  bad = ok;
+  bad(0, 1) = bfloat16(1e-30);  // an exact zero must stay exactly zero
+  CHECK_FALSE(judge(bad, ref).ok());
+  bad = ok;
+  bad(0, 3) = bfloat16(std::numeric_limits<float>::quiet_NaN());
+  CHECK_FALSE(judge(bad, ref).ok());
+  Tensor<bfloat16, 2> wrong_shape({4, 1});
+  CHECK_FALSE(judge(wrong_shape, ref).ok());
+  // float: one ulp passes, three fail.
+  Tensor<float, 2> f({1, 4});
+  for (int j = 0; j < 4; ++j) f(0, j) = static_cast<float>(ref.val[static_cast<std::size_t>(j)]);
+  f(0, 0) = std::nextafter(1.0f, 2.0f);
+  CHECK(judge(f, ref).ok());
+  f(0, 0) = 1.0f + 3 * std::ldexp(1.0f, -23);
+  CHECK_FALSE(judge(f, ref).ok());
+  // The selection reference rounds top_p to T: bfloat16(0.7) = 0.69921875, float16(0.7) = 0.7001953125.
+  CHECK(round_to_grid<bfloat16>(0.7) == 0.69921875);
+  CHECK(round_to_grid<float16>(0.7) == 0.7001953125);
+  CHECK(round_to_grid<float>(0.7) == static_cast<double>(0.7f));
 }

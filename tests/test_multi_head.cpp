@@ -8,6 +8,8 @@
 #include "support/reference.hpp"
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -308,4 +310,74 @@ TEST_CASE("multi-head matmul deduces T from Tensors, non-const views and reshape
   TensorView<T, 4> ov = O2.view();
   tessel::matmul_with_multi_head_into(back, wv, 2, ov);
   CHECK(same_bits(O2, expect));
+}
+
+TEMPLATE_TEST_CASE("multi-head matmul: long reductions, empty dimensions, h = 0", "[multi_head]", float, float16,
+                   bfloat16) {
+  using T = TestType;
+  // hd = 1200 and 700: more than one kc block of the reduction.
+  for (const auto& c : std::vector<Shape5>{{1, 8, 1200, 1, 24}, {2, 3, 1400, 2, 9}}) {
+    CAPTURE(c.b, c.s, c.h, c.nh, c.e);
+    const auto A1 = random_tensor<T, 3>({c.b, c.s, c.h}, 7001);
+    const auto W1 = random_tensor<T, 2>({c.h, c.e}, 7002);
+    CHECK_VERDICT(judge(tessel::matmul_with_multi_head(A1, W1, c.nh), ref_multi_head(dense(A1), dense(W1), c.nh)));
+  }
+  // b = 0, s = 0, e = 0: empty outputs of the right shape.
+  for (const auto& c : std::vector<Shape5>{{0, 4, 8, 2, 3}, {2, 0, 8, 2, 3}, {2, 4, 8, 2, 0}}) {
+    CAPTURE(c.b, c.s, c.h, c.nh, c.e);
+    const auto A1 = random_tensor<T, 3>({c.b, c.s, c.h}, 7003);
+    const auto W1 = random_tensor<T, 2>({c.h, c.e}, 7004);
+    const auto O2 = tessel::matmul_with_multi_head(A1, W1, c.nh);
+    CHECK(O2.shape() == (tessel::Shape<4>{c.b, c.s, c.nh, c.e}));
+    CHECK(O2.numel() == 0);
+  }
+  // h = 0 (hd = 0): nothing to sum, every output exactly zero.
+  Tensor<T, 3> A0({2, 3, 0});
+  Tensor<T, 2> W0({0, 4});
+  Tensor<T, 4> O2({2, 3, 2, 4});
+  fill(O2, sentinel<T>());
+  tessel::matmul_with_multi_head_into(A0, W0, 2, O2);
+  CHECK(all_equal_to(O2, T{}));
+  CHECK(all_equal_to(tessel::matmul_with_multi_head(A0, W0, 2), T{}));
+}
+
+TEMPLATE_TEST_CASE("multi-head matmul: NaN stays NaN, Inf propagates, float16 overflow gives Inf", "[multi_head]",
+                   float, float16, bfloat16) {
+  using T = TestType;
+  const std::int64_t b = 2, s = 3, h = 8, nh = 4, e = 5;  // hd = 2
+  auto A1 = random_tensor<T, 3>({b, s, h}, 7101);
+  const auto W1 = random_tensor<T, 2>({h, e}, 7102, 0.5, 1.0);  // no zeros
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  A1(0, 1, 3) = from_double<T>(nan);  // head 1 of row (0, 1)
+  A1(1, 2, 6) = from_double<T>(inf);  // head 3 of row (1, 2): +Inf times positive weights
+  const auto O2 = tessel::matmul_with_multi_head(A1, W1, nh);
+  const Ref ref = ref_multi_head(dense(A1), dense(W1), nh);
+  for (std::int64_t i = 0; i < b; ++i)
+    for (std::int64_t j = 0; j < s; ++j)
+      for (std::int64_t n = 0; n < nh; ++n)
+        for (std::int64_t c = 0; c < e; ++c) {
+          CAPTURE(i, j, n, c);
+          const double x = to_double(O2(i, j, n, c));
+          if (i == 0 && j == 1 && n == 1) CHECK(std::isnan(x));
+          else if (i == 1 && j == 2 && n == 3) CHECK(x == inf);
+          else {
+            const double r = ref.val[static_cast<std::size_t>(((i * s + j) * nh + n) * e + c)];
+            const double m = ref.mag[static_cast<std::size_t>(((i * s + j) * nh + n) * e + c)];
+            CHECK(std::fabs(x - r) <= ulp_of<T>(r) + 2.0 * std::sqrt(2.0) * std::ldexp(m, -24));
+          }
+        }
+  // 2 · 240 · 240 = 115200: beyond float16's range (65504), within bfloat16's and float's.
+  Tensor<T, 3> big({1, 1, 2});
+  big(0, 0, 0) = big(0, 0, 1) = from_double<T>(240.0);
+  Tensor<T, 2> w({2, 2});
+  w(0, 0) = w(1, 0) = from_double<T>(240.0);
+  w(0, 1) = w(1, 1) = from_double<T>(-240.0);
+  const auto o = tessel::matmul_with_multi_head(big, w, 1);
+  if constexpr (std::is_same_v<T, float16>) {
+    CHECK(to_double(o(0, 0, 0, 0)) == inf);
+    CHECK(to_double(o(0, 0, 0, 1)) == -inf);
+  } else {
+    CHECK(to_double(o(0, 0, 0, 0)) == round_to_grid<T>(115200.0));
+    CHECK(to_double(o(0, 0, 0, 1)) == -round_to_grid<T>(115200.0));
+  }
 }
