@@ -211,4 +211,27 @@ ImportanceResult<element_of_t<X>> matmul_with_importance(const X& A1, const W& W
                                                  options, as_const_view(grad_output));
 }
 
+template <TensorLike X, TensorLike W, TensorLike O>
+  requires(rank_of_v<X> == 3 && rank_of_v<W> == 2 && rank_of_v<O> == 3 &&
+           std::is_same_v<element_of_t<X>, element_of_t<W>> && std::is_same_v<element_of_t<X>, element_of_t<O>>)
+void matmul_with_importance_into(const X& A1, const W& W1, std::span<const std::int64_t> selected,
+                                 std::int64_t num_heads, O&& O3) {
+  matmul_with_importance_into<element_of_t<X>>(as_const_view(A1), as_const_view(W1), selected, num_heads,
+                                               as_mutable_view(O3));
+}
+template <TensorLike X, TensorLike W, TensorLike O, TensorLike G, TensorLike DA, TensorLike DW>
+  requires(rank_of_v<X> == 3 && rank_of_v<W> == 2 && rank_of_v<O> == 3 && rank_of_v<G> == 3 &&
+           rank_of_v<DA> == 3 && rank_of_v<DW> == 2 && std::is_same_v<element_of_t<X>, element_of_t<W>> &&
+           std::is_same_v<element_of_t<X>, element_of_t<O>> && std::is_same_v<element_of_t<X>, element_of_t<G>> &&
+           std::is_same_v<element_of_t<X>, element_of_t<DA>> && std::is_same_v<element_of_t<X>, element_of_t<DW>>)
+void matmul_with_importance_into(const X& A1, const W& W1, std::span<const std::int64_t> selected,
+                                 std::int64_t num_heads, O&& O3, const G& grad_output, DA&& grad_input,
+                                 DW&& grad_weight) {
+  using T = element_of_t<X>;
+  matmul_with_importance_into<T>(as_const_view(A1), as_const_view(W1), selected, num_heads, as_mutable_view(O3),
+                                 TensorView<const T, 3>(as_const_view(grad_output)),
+                                 TensorView<T, 3>(as_mutable_view(grad_input)),
+                                 TensorView<T, 2>(as_mutable_view(grad_weight)));
+}
+
 }  // namespace tessel
