@@ -256,7 +256,7 @@ void store_block(const float* buf, std::int64_t ldc, std::int64_t mc, std::int64
     } else {
       for (std::int64_t j = 0; j < nc; ++j) {
         T* dst = row + c.cols.offset(j0 + j);
-        *dst = tessel::from_float<T>(src[j] + (accumulate ? static_cast<float>(*dst) : 0.0f));
+        *dst = tessel::from_float<T>(accumulate ? src[j] + static_cast<float>(*dst) : src[j]);  // -0 stays -0
       }
     }
   }

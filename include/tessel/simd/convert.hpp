@@ -103,7 +103,8 @@ TESSEL_TARGET_AVX512 inline void from_float(const float* src, T* dst, std::int64
     // Non-temporal stores need aligned addresses: ordinary stores up to the first one.
     constexpr std::int64_t vec_bytes = 16 * sizeof(T);
     while (i < n && (reinterpret_cast<std::uintptr_t>(dst + i) % vec_bytes) != 0) {
-      dst[i] = tessel::from_float<T>(src[i] + (add ? static_cast<float>(dst[i]) : 0.0f));
+      // Not src + 0 when not adding: -0 + 0 is +0, and a signalling NaN would become quiet.
+      dst[i] = tessel::from_float<T>(add ? src[i] + static_cast<float>(dst[i]) : src[i]);
       ++i;
     }
   }
@@ -171,7 +172,7 @@ TESSEL_TARGET_AVX2 inline void to_float(const T* src, float* dst, std::int64_t n
 template <class T>
 TESSEL_TARGET_AVX2 inline void from_float(const float* src, T* dst, std::int64_t n, bool add, bool stream) {
   std::int64_t i = 0;
-  auto one = [&](std::int64_t j) { dst[j] = tessel::from_float<T>(src[j] + (add ? static_cast<float>(dst[j]) : 0.0f)); };
+  auto one = [&](std::int64_t j) { dst[j] = tessel::from_float<T>(add ? src[j] + static_cast<float>(dst[j]) : src[j]); };
   if (stream) {
     constexpr std::int64_t vec_bytes = 8 * sizeof(T);
     while (i < n && (reinterpret_cast<std::uintptr_t>(dst + i) % vec_bytes) != 0) one(i++);
