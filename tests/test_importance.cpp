@@ -587,3 +587,23 @@ TEMPLATE_TEST_CASE("importance matmul: many selected rows (dW1 reduces over t > 
   REQUIRE(r.grad_weight);
   CHECK(all_equal_to(*r.grad_weight, T{}));
 }
+
+TEST_CASE("matmul_with_importance_into deduces T from Tensors and non-const views", "[importance][into]") {
+  using T = bfloat16;
+  Tensor<T, 3> A1 = random_tensor<T, 3>({2, 5, 8}, 1301);
+  Tensor<T, 2> W1 = random_tensor<T, 2>({8, 3}, 1302);
+  Tensor<T, 2> P = make_p<T>(2, 5, 1303, false);
+  const auto o = opts(0.0, 2);
+  Tensor<T, 3> dO3 = random_tensor<T, 3>({4, 2, 3}, 1304);
+  const auto want = tessel::matmul_with_importance(A1, W1, P, 2, o, dO3);
+  Tensor<T, 3> O3({4, 2, 3}), dA1({2, 5, 8});
+  Tensor<T, 2> dW1({8, 3});
+  tessel::matmul_with_importance_into(A1, W1, want.selected, 2, O3);
+  CHECK(same_bits(O3, want.output));
+  TensorView<T, 3> av = A1.view(), ov = O3.view();
+  fill(O3, T{});
+  tessel::matmul_with_importance_into(av, W1.view(), want.selected, 2, ov, dO3, dA1, dW1.view());
+  CHECK(same_bits(O3, want.output));
+  CHECK(same_bits(dA1, *want.grad_input));
+  CHECK(same_bits(dW1, *want.grad_weight));
+}
