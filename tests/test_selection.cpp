@@ -167,6 +167,21 @@ TEMPLATE_TEST_CASE("selection: top_p is rounded to T before comparing", "[select
   }
 }
 
+TEST_CASE("selection: top_p goes to bfloat16 through float, as PyTorch casts it", "[selection]") {
+  // top_p = 0.5 + 2^-9 + 2^-40 lies just above the midpoint between the bfloat16 values 0.5
+  // and 0.5 + 2^-8. PyTorch converts the Python float to float first (0.5 + 2^-9 exactly, a
+  // tie), then to bfloat16 (ties to even: 0.5), so P = 0.5 passes. A direct double ->
+  // bfloat16 rounding would give 0.50390625 and reject it.
+  const double top_p = 0.5 + std::ldexp(1.0, -9) + std::ldexp(1.0, -40);
+  REQUIRE(static_cast<double>(static_cast<float>(top_p)) == 0.5 + std::ldexp(1.0, -9));
+  REQUIRE(to_double(bfloat16(top_p)) == 0.50390625);  // the direct rounding differs
+  Tensor<bfloat16, 2> P({1, 2});
+  P.data()[0] = val<bfloat16>(0.5);
+  P.data()[1] = val<bfloat16>(0.49609375);  // one bfloat16 step below 0.5
+  CHECK(tessel::select_important(P, opts(top_p)) == std::vector<std::int64_t>{0});
+  CHECK(ref_select<bfloat16>(dense(P), top_p, -1) == std::vector<std::int64_t>{0});
+}
+
 TEMPLATE_TEST_CASE("selection: strided P, select_important_into, threads", "[selection][threads]", float, float16,
                    bfloat16) {
   using T = TestType;

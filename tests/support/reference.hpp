@@ -232,11 +232,13 @@ inline Ref ref_multi_head(const Dense& A1, const Dense& W1, std::int64_t nh) {
 }
 
 // SPEC §2: the selected flat positions i·s + j, ascending. P holds T's values (exactly,
-// as doubles); the threshold is top_p rounded to T; top_k < 0 means none (s).
+// as doubles); the threshold is top_p rounded to float, then to T, as PyTorch does; top_k < 0
+// means none (s).
 template <class T>
 std::vector<std::int64_t> ref_select(const Dense& P, double top_p, std::int64_t top_k) {
   const std::int64_t b = P.shape[0], s = P.shape[1];
-  const double threshold = round_to_grid<T>(top_p);
+  // PyTorch casts the Python float to T through float (c10::BFloat16/Half take a float).
+  const double threshold = round_to_grid<T>(round_to_grid<float>(top_p));
   const std::int64_t k = top_k < 0 ? s : top_k;
   std::vector<std::int64_t> sel;
   for (std::int64_t i = 0; i < b; ++i) {

@@ -39,11 +39,16 @@ inline void check_options(std::string_view fn, const ImportanceOptions& opt, std
           s, ", got ", *opt.top_k);
 }
 
-// The threshold rounded to T once (from double), returned as the float it equals exactly.
+// The threshold as PyTorch rounds it, returned as the float it equals exactly. PyTorch casts
+// the Python float (a double) to the tensor's dtype through float (c10::Half and
+// c10::BFloat16 are constructed from float), so a threshold within a hair of a midpoint
+// between two T values can round differently than a direct double -> T rounding would;
+// tessel follows PyTorch here.
 template <class T>
 float threshold_in(double top_p) {
-  if constexpr (std::is_same_v<T, float>) return static_cast<float>(top_p);
-  else return static_cast<float>(T(top_p));
+  const float f = static_cast<float>(top_p);
+  if constexpr (std::is_same_v<T, float>) return f;
+  else return static_cast<float>(T(f));
 }
 
 // Ranking of SPEC §2: true when position x ranks before position y.
