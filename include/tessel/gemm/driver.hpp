@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "../core/threads.hpp"
+#include "../simd/target.hpp"
 #include "blocking.hpp"
 #include "pack.hpp"
 #include "problem.hpp"
@@ -30,6 +31,7 @@
 #endif
 
 namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_SIMD_CODE_BEGIN
 
 // Below this many flops per thread, a thread costs more than it saves.
 inline constexpr double kFlopsPerThread = 4.0e6;
@@ -127,4 +129,5 @@ void run_gemm(const GemmProblem<T>& p) {
 #endif
 }
 
+TESSEL_SIMD_CODE_END
 }  // namespace tessel::detail::TESSEL_FLAGS_NS

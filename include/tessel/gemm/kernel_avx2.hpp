@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_SIMD_CODE_BEGIN
 
 struct Avx2Kernel {
   static constexpr Isa isa = Isa::avx2;
@@ -53,6 +54,7 @@ struct Avx2Kernel {
   }
 };
 
+TESSEL_SIMD_CODE_END
 }  // namespace tessel::detail::TESSEL_FLAGS_NS
 
 #endif  // TESSEL_HAVE_X86_TARGETS

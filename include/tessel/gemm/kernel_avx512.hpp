@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_SIMD_CODE_BEGIN
 
 struct Avx512Kernel {
   static constexpr Isa isa = Isa::avx512;
@@ -72,6 +73,7 @@ struct Avx512Kernel {
   }
 };
 
+TESSEL_SIMD_CODE_END
 }  // namespace tessel::detail::TESSEL_FLAGS_NS
 
 #endif  // TESSEL_HAVE_X86_TARGETS

@@ -17,8 +17,10 @@
 #include "../simd/convert.hpp"
 #include "blocking.hpp"
 #include "problem.hpp"
+#include "../simd/target.hpp"
 
 namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_SIMD_CODE_BEGIN
 
 // Converts n elements of src (unit stride) to float with the ISA's vector code.
 template <Isa I, class T>
@@ -262,4 +264,5 @@ void store_block(const float* buf, std::int64_t ldc, std::int64_t mc, std::int64
   }
 }
 
+TESSEL_SIMD_CODE_END
 }  // namespace tessel::detail::TESSEL_FLAGS_NS

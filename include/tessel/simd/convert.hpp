@@ -41,11 +41,7 @@ inline void from_float(const float* src, T* dst, std::int64_t n, bool add, bool 
 }  // namespace isa_scalar
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
-// GCC 12's intrinsics headers start some conversions from _mm512_undefined_*(), which
-// -Wmaybe-uninitialized reports at every inlining site (GCC bug 105593); the values are
-// fully overwritten, so the warning is silenced for the intrinsic code only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+TESSEL_SIMD_CODE_BEGIN
 
 // ---- AVX-512 ----
 namespace isa_avx512 {
@@ -186,7 +182,7 @@ TESSEL_TARGET_AVX2 inline void from_float(const float* src, T* dst, std::int64_t
 }
 }  // namespace isa_avx2
 
-#pragma GCC diagnostic pop
+TESSEL_SIMD_CODE_END
 #endif  // TESSEL_HAVE_X86_TARGETS
 
 // Dispatch on a run-time ISA (the engine calls the ISA-specific ones directly).

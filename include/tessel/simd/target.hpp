@@ -36,3 +36,15 @@
 #else
 #define TESSEL_FLAGS_NS flags_base
 #endif
+
+// GCC 12's AVX-512 intrinsics headers start some operations from _mm512_undefined_*(), which
+// -Wmaybe-uninitialized then reports at every inlining site (GCC bug 105593), breaking
+// -Werror builds of users' code. The values are fully defined; the warning is silenced for
+// tessel's SIMD code only, between these two markers.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TESSEL_SIMD_CODE_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define TESSEL_SIMD_CODE_END _Pragma("GCC diagnostic pop")
+#else
+#define TESSEL_SIMD_CODE_BEGIN
+#define TESSEL_SIMD_CODE_END
+#endif
