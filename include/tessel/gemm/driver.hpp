@@ -36,6 +36,27 @@ TESSEL_SIMD_CODE_BEGIN
 // Below this many flops per thread, a thread costs more than it saves.
 inline constexpr double kFlopsPerThread = 4.0e6;
 
+// A kernel may pack its panels its own way (e.g. bfloat16 pairs along k for vdpbf16ps) by
+// defining static pack_a / pack_b with the signatures of gemm/pack.hpp's; the panels still
+// live in the float buffers of the workspace, which must be large enough (one float per
+// element). Otherwise the fp32 packing of pack.hpp is used.
+template <class Kernel, class T>
+inline void kernel_pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t rows,
+                          std::int64_t p0, std::int64_t kc, float* out) {
+  if constexpr (requires { Kernel::template pack_a<T>(a, g, i0, rows, p0, kc, out); })
+    Kernel::template pack_a<T>(a, g, i0, rows, p0, kc, out);
+  else
+    pack_a<Kernel::isa, Kernel::MR>(a, g, i0, rows, p0, kc, out);
+}
+template <class Kernel, class T>
+inline void kernel_pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc,
+                          std::int64_t j0, std::int64_t nc, float* out) {
+  if constexpr (requires { Kernel::template pack_b<T>(b, g, p0, kc, j0, nc, out); })
+    Kernel::template pack_b<T>(b, g, p0, kc, j0, nc, out);
+  else
+    pack_b<Kernel::isa, Kernel::NR>(b, g, p0, kc, j0, nc, out);
+}
+
 template <class Kernel, class T>
 void run_gemm(const GemmProblem<T>& p) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
@@ -82,7 +103,7 @@ void run_gemm(const GemmProblem<T>& p) {
       const bool last = p0 + kc >= p.k;
       float* bp = ws.b.floats(nc_pad * kc);
       if (!(one_block && ws.b_call == call && ws.b_g == g && ws.b_jb == jb)) {
-        pack_b<I, NR>(p.b, g, p0, kc, j0, nc, bp);
+        kernel_pack_b<Kernel>(p.b, g, p0, kc, j0, nc, bp);
         ws.b_call = one_block ? call : 0, ws.b_g = g, ws.b_jb = jb;
       }
       // A is packed one MR-row panel at a time, right before its row of tiles, while the
@@ -91,7 +112,7 @@ void run_gemm(const GemmProblem<T>& p) {
       float* ap = ws.a.floats(MR * kc);
       for (std::int64_t ir = 0; ir < mc_pad; ir += MR) {
         const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
-        pack_a<I, MR>(p.a, g, i0 + ir, rows, p0, kc, ap);
+        kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ap);
         if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
         for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
           const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
