@@ -90,13 +90,6 @@ elseif(MODE STREQUAL "compile")
       # What a careful user builds with: optimized (GCC's -Wuninitialized and friends
       # only look at inlined code), all the usual warnings, as errors, with OpenMP.
       list(APPEND flags -O2 -Wall -Wextra -Werror ${OPENMP_FLAGS})
-      if(GCC_BELOW_13)
-        # GCC 12's own AVX-512 headers build vectors from _mm512_undefined_*() and warn
-        # "'__Y' may be used uninitialized" wherever they are inlined at -O2 (GCC bug
-        # 105593, fixed in GCC 13). That is not tessel's bug, so it is not judged here;
-        # tessel's headers should still silence it for their users (#pragma GCC diagnostic).
-        list(APPEND flags -Wno-maybe-uninitialized -Wno-uninitialized)
-      endif()
       set(libs ${OPENMP_FLAGS})
     endif()
   else()
