@@ -8,9 +8,10 @@
 //   bfloat16  s eeeeeeee mmmmmmm                  the top half of a float32
 //   float16   s eeeee mmmmmmmmmm                  IEEE binary16, bias 15, subnormals below 2^-14
 //
-// Conversion to float is exact for both. Conversion from float or double rounds once to
-// nearest, ties to even; overflow gives ±Inf; NaN stays NaN and is made quiet (a signalling
-// NaN's payload could otherwise round to the Inf pattern). Conversion from double rounds the
+// Conversion to float is exact for both (a signalling float16 NaN becomes a quiet one).
+// Conversion from float or double rounds once to nearest, ties to even; overflow gives ±Inf;
+// NaN stays NaN and is made quiet (a signalling NaN's payload could otherwise round to the
+// Inf pattern). Conversion from double rounds the
 // double directly, never through float, which would round twice.
 #pragma once
 
@@ -110,7 +111,12 @@ constexpr float float16_bits_to_float(std::uint16_t bits) {
   const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
   const std::uint32_t exp = (bits >> 10) & 0x1fu;
   std::uint32_t frac = bits & 0x3ffu;
-  if (exp == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (frac << 13));  // Inf / NaN
+  if (exp == 0x1f) {
+    if (frac == 0) return std::bit_cast<float>(sign | 0x7f800000u);  // Inf
+    // NaN: keep sign and payload, make it quiet, as F16C's vcvtph2ps does, so that every
+    // ISA path converts every bit pattern identically.
+    return std::bit_cast<float>(sign | 0x7fc00000u | (frac << 13));
+  }
   if (exp != 0) return std::bit_cast<float>(sign | ((exp + 112u) << 23) | (frac << 13));
   if (frac == 0) return std::bit_cast<float>(sign);
   // Subnormal: normalise. The value is frac * 2^-24.
