@@ -7,6 +7,7 @@
 // errors (nothing written); thread counts, a caller's OpenMP region, every ISA path.
 #include <catch2/catch.hpp>
 
+#include "support/checks.hpp"
 #include "support/reference.hpp"
 
 #include <cmath>
@@ -26,48 +27,6 @@ using tessel::Tensor;
 using tessel::TensorView;
 
 namespace {
-
-#define CHECK_VERDICT(expr)      \
-  do {                           \
-    const auto verdict_ = expr;  \
-    INFO(verdict_.first);        \
-    CHECK(verdict_.ok());        \
-  } while (0)
-
-template <class T>
-T sentinel() {
-  return from_double<T>(-1234.5);
-}
-template <class T, std::size_t R>
-void fill(Tensor<T, R>& t, T x) {
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = x;
-}
-template <class T, std::size_t R>
-bool all_equal_to(const Tensor<T, R>& t, T x) {
-  for (std::int64_t i = 0; i < t.numel(); ++i)
-    if (!(to_double(t.data()[i]) == to_double(x))) return false;
-  return true;
-}
-
-ImportanceOptions opts(double top_p, std::int64_t top_k = -1) {
-  ImportanceOptions o;
-  o.top_p = top_p;
-  if (top_k >= 0) o.top_k = top_k;
-  return o;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tessel::shape_error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("threw something other than shape_error: " << e.what());
-  }
-  FAIL("did not throw");
-  return {};
-}
 
 struct Case {
   std::int64_t b, s, h, nh, e;

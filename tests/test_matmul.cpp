@@ -4,6 +4,7 @@
 // operands and outputs (same bits as contiguous copies), inputs unchanged, and errors.
 #include <catch2/catch.hpp>
 
+#include "support/checks.hpp"
 #include "support/reference.hpp"
 
 #include <array>
@@ -19,38 +20,12 @@ using tessel::TensorView;
 
 namespace {
 
-#define CHECK_VERDICT(expr)      \
-  do {                           \
-    const auto verdict_ = expr;  \
-    INFO(verdict_.first);        \
-    CHECK(verdict_.ok());        \
-  } while (0)
-
-template <class T>
-T sentinel() {
-  return from_double<T>(-1234.5);
-}
-
 template <class T, std::size_t R>
 bool all_equal_to(TensorView<const T, R> v, T x) {
   const Dense d = dense(v);
   for (double y : d.v)
     if (!(y == to_double(x))) return false;
   return true;
-}
-
-// The message of the shape_error thrown by f (fails the test if none is thrown).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tessel::shape_error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("threw something other than shape_error: " << e.what());
-  }
-  FAIL("did not throw");
-  return {};
 }
 
 }  // namespace

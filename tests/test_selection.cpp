@@ -5,6 +5,7 @@
 // strided P, thread counts, and invalid options.
 #include <catch2/catch.hpp>
 
+#include "support/checks.hpp"
 #include "support/reference.hpp"
 
 #include <cmath>
@@ -24,13 +25,6 @@ namespace {
 template <class T>
 T val(double x) {
   return from_double<T>(x);
-}
-
-ImportanceOptions opts(double top_p, std::int64_t top_k = -1) {
-  ImportanceOptions o;
-  o.top_p = top_p;
-  if (top_k >= 0) o.top_k = top_k;
-  return o;
 }
 
 // P [b, s] with values drawn from a small set (many ties), some NaN and ±Inf.
@@ -53,19 +47,6 @@ Tensor<T, 2> tricky_p(std::int64_t b, std::int64_t s, std::uint32_t seed, bool s
     P.data()[i] = val<T>(x);
   }
   return P;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tessel::shape_error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("threw something other than shape_error: " << e.what());
-  }
-  FAIL("did not throw");
-  return {};
 }
 
 }  // namespace

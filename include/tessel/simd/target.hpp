@@ -38,11 +38,14 @@
 #endif
 
 // GCC 12's AVX-512 intrinsics headers start some operations from _mm512_undefined_*(), which
-// -Wmaybe-uninitialized then reports at every inlining site (GCC bug 105593), breaking
+// -W(maybe-)uninitialized then reports at every inlining site (GCC bug 105593), breaking
 // -Werror builds of users' code. The values are fully defined; the warning is silenced for
 // tessel's SIMD code only, between these two markers.
 #if defined(__GNUC__) && !defined(__clang__)
-#define TESSEL_SIMD_CODE_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define TESSEL_SIMD_CODE_BEGIN                                       \
+  _Pragma("GCC diagnostic push")                                     \
+  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")        \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
 #define TESSEL_SIMD_CODE_END _Pragma("GCC diagnostic pop")
 #else
 #define TESSEL_SIMD_CODE_BEGIN
