@@ -2,11 +2,14 @@
 // to the kernels of the ISA in use (cpu_features(), TESSEL_ISA, set_isa()).
 #pragma once
 
+#include <type_traits>
+
 #include "../core/dtype.hpp"
 #include "../simd/cpu_features.hpp"
 #include "driver.hpp"
 #include "kernel_avx2.hpp"
 #include "kernel_avx512.hpp"
+#include "kernel_avx512_bf16.hpp"
 #include "kernel_scalar.hpp"
 #include "problem.hpp"
 
@@ -19,6 +22,14 @@ void gemm_on(Isa isa, const GemmProblem<T>& p) {
   switch (isa) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
     case Isa::avx512:
+      // bfloat16: vdpbf16ps on bfloat16 pairs where that is measured faster than converting
+      // to fp32 (kernel_avx512_bf16.hpp: bf16_route(), TESSEL_BF16_ROUTE).
+      if constexpr (std::is_same_v<T, bfloat16>) {
+        if (bf16_route() == Bf16Route::dpbf16) {
+          run_gemm<Avx512Bf16Kernel>(p);
+          break;
+        }
+      }
       run_gemm<Avx512Kernel>(p);
       break;
     case Isa::avx2:

@@ -1,0 +1,396 @@
+// tessel/gemm/kernel_avx512_bf16.hpp — the AVX512-BF16 (vdpbf16ps) route for bfloat16 GEMM.
+//
+// Two routes compute a bfloat16 GEMM on an AVX-512 CPU:
+//   fma     convert bfloat16 to fp32 while packing, fp32 FMAs (Avx512Kernel);
+//   dpbf16  pack bfloat16 pairs along k and multiply them with vdpbf16ps (this kernel):
+//           one instruction does 32 multiply-adds on 512 bits, an fp32 FMA 16.
+// Which is faster depends on the core: on AMD Zen 4 vdpbf16ps issues as fast as an fp32
+// FMA (twice the multiply-adds), on Intel Emerald Rapids at half the rate (the same
+// multiply-adds, and the fp32 route packs more simply). So the route is chosen by a one-time
+// measurement at first use (bf16_route(): a ~1 ms burst of each instruction), not by the
+// CPUID flag alone, unless the environment or set_bf16_route() says otherwise:
+//
+//   TESSEL_BF16_ROUTE=dpbf16   use vdpbf16ps whenever the CPU has AVX512_BF16
+//   TESSEL_BF16_ROUTE=fma      always convert to fp32 and use FMAs
+//   (unset, or anything else)  measure
+//
+// Packed panels (in the workspace's float buffers, one 32-bit word per k pair, so they use
+// at most half of the space the fp32 panels would; an odd kc pads its last pair with a zero
+// high half):
+//   A row panel:     word[q*MR + i] = A[i, 2q] | A[i, 2q+1] << 16        (bit patterns)
+//   B column panel:  word[q*NR + j] = B[2q, j] | B[2q+1, j] << 16
+// and the micro-kernel computes, per the contract of kernel_scalar.hpp,
+//   C[i*ldc + j] (= or +=) Σ_q  A[i,2q]·B[2q,j] + A[i,2q+1]·B[2q+1,j]     (vdpbf16ps, fp32)
+//
+// Numerics: vdpbf16ps treats bfloat16 denormal inputs as zero and flushes a denormal fp32
+// result to zero (DAZ/FTZ, whatever MXCSR says), and adds a pair's two products in its own
+// order. With normal inputs and results the error stays within the fp32-accumulation bound
+// the engine promises; where an input is a bfloat16 denormal, or a partial sum falls below
+// 2^-126, the FMA route keeps those tiny values and this one loses them (see
+// tests/test_gemm_bf16.cpp).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+
+#include "../core/dtype.hpp"
+#include "../simd/cpu_features.hpp"
+#include "../simd/target.hpp"
+#include "problem.hpp"
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+#include <immintrin.h>
+#endif
+
+namespace tessel::detail::inline TESSEL_FLAGS_NS {
+
+enum class Bf16Route : int { automatic = -1, fma = 0, dpbf16 = 1 };
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+TESSEL_SIMD_CODE_BEGIN
+
+namespace isa_avx512_bf16 {
+
+// ---- route measurement -------------------------------------------------------------------
+// Independent chains, each starting from its own value (so the compiler cannot prove them
+// equal and merge them), more than latency × ports on any current core.
+inline constexpr int kChains = 16;
+
+TESSEL_TARGET_AVX512 __attribute__((noinline)) inline float fma_burst(std::int64_t iters, float x, float y) {
+  __m512 acc[kChains];
+  const __m512 a = _mm512_set1_ps(x), b = _mm512_set1_ps(y);
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(1.0f + 0.125f * float(i));
+  for (std::int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __asm__ volatile("" ::: "memory");
+  }
+  __m512 s = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+TESSEL_TARGET_AVX512_BF16 __attribute__((noinline)) inline float dpbf16_burst(std::int64_t iters, float x, float y) {
+  __m512 acc[kChains];
+  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(x), _mm512_set1_ps(x));
+  const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(y), _mm512_set1_ps(y));
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(1.0f + 0.125f * float(i));
+  for (std::int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+    __asm__ volatile("" ::: "memory");
+  }
+  __m512 s = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+// Multiply-adds per nanosecond of each instruction, best of a few short bursts (the best,
+// because a burst can only be slowed by other work on the core, never sped up).
+struct RouteRates {
+  double fma = 0, dpbf16 = 0;
+};
+inline RouteRates measure_route_rates() {
+  using clock = std::chrono::steady_clock;
+  constexpr std::int64_t iters = 4096;  // 65536 instructions: ~20–70 µs a burst
+  RouteRates r;
+  volatile float sink = 0;
+  auto best = [&](auto burst, double macs_per_instr) {
+    double ns_min = 1e300;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = clock::now();
+      sink = sink + burst(iters, 0.5f, 0.125f);
+      const double ns = std::chrono::duration<double, std::nano>(clock::now() - t0).count();
+      ns_min = std::min(ns_min, ns);
+    }
+    return double(kChains) * double(iters) * macs_per_instr / std::max(ns_min, 1.0);
+  };
+  // Alternate twice, so that a frequency change (AVX-512 licence, boost) during the first
+  // bursts does not favour the instruction measured second.
+  for (int round = 0; round < 2; ++round) {
+    r.fma = std::max(r.fma, best(fma_burst, 16.0));
+    r.dpbf16 = std::max(r.dpbf16, best(dpbf16_burst, 32.0));
+  }
+  return r;
+}
+
+}  // namespace isa_avx512_bf16
+
+TESSEL_SIMD_CODE_END
+#endif  // TESSEL_HAVE_X86_TARGETS
+
+// Whether this CPU can run the dpbf16 route at all.
+inline bool dpbf16_available() {
+  const CpuFeatures& f = cpu_features();
+  return f.has_avx512_path() && f.avx512_bf16;
+}
+
+// The route the measurement picks: vdpbf16ps only when it does clearly (> 1.2×) more
+// multiply-adds per unit time than fp32 FMAs (packing pairs costs a little more).
+inline Bf16Route measured_bf16_route() {
+  static const Bf16Route route = [] {
+#if defined(TESSEL_HAVE_X86_TARGETS)
+    if (!dpbf16_available()) return Bf16Route::fma;
+    const auto r = isa_avx512_bf16::measure_route_rates();
+    return r.dpbf16 > 1.2 * r.fma ? Bf16Route::dpbf16 : Bf16Route::fma;
+#else
+    return Bf16Route::fma;
+#endif
+  }();
+  return route;
+}
+
+inline std::atomic<int>& bf16_route_setting() {
+  static std::atomic<int> v{static_cast<int>(Bf16Route::automatic)};
+  return v;
+}
+
+// The bfloat16 route in use on the AVX-512 path: set_bf16_route(), else TESSEL_BF16_ROUTE,
+// else the measurement. Never dpbf16 on a CPU without AVX512_BF16.
+inline Bf16Route bf16_route() {
+  if (!dpbf16_available()) return Bf16Route::fma;
+  const int v = bf16_route_setting().load(std::memory_order_relaxed);
+  if (v >= 0) return static_cast<Bf16Route>(v);
+  static const Bf16Route from_env = [] {
+    const char* env = std::getenv("TESSEL_BF16_ROUTE");
+    const std::string_view s = env ? env : "";
+    if (s == "dpbf16") return Bf16Route::dpbf16;
+    if (s == "fma") return Bf16Route::fma;
+    return Bf16Route::automatic;
+  }();
+  return from_env != Bf16Route::automatic ? from_env : measured_bf16_route();
+}
+
+// Forces a route (automatic: back to TESSEL_BF16_ROUTE / the measurement); returns the
+// route now in use.
+inline Bf16Route set_bf16_route(Bf16Route r) {
+  bf16_route_setting().store(static_cast<int>(r), std::memory_order_relaxed);
+  return bf16_route();
+}
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+TESSEL_SIMD_CODE_BEGIN
+
+namespace isa_avx512_bf16 {
+
+template <class T>
+inline std::uint32_t bits16(const T& v) {
+  static_assert(sizeof(T) == 2);
+  std::uint16_t b;
+  std::memcpy(&b, &v, 2);
+  return b;
+}
+
+// In-register transpose of a 16×16 block of 32-bit words: on return r[j][i] is the old r[i][j].
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xee);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+      t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+  }
+}
+
+// out[q*ld + r] = line[r][2q] | line[r][2q+1] << 16   for q < ceil(kc/2), r < lanes
+// (lines r >= nlines, and the missing high half of an odd kc, read as 0): up to 16 lines of
+// bfloat16 contiguous along k, whose pairs are 32-bit words, transposed 16 words at a time.
+// The pack of A rows contiguous along k, and of a transposed B.
+TESSEL_TARGET_AVX512 inline void interleave_pairs(const std::uint16_t* const* line, int nlines, std::int64_t kc,
+                                                  std::uint32_t* out, std::int64_t ld, int lanes) {
+  const auto store_mask = static_cast<__mmask16>((1u << lanes) - 1);
+  __m512 r[16];
+  for (std::int64_t e = 0; e < kc; e += 32) {  // e: element index, 32 elements = 16 words
+    const std::int64_t left = kc - e;
+    const auto m = static_cast<__mmask32>(left >= 32 ? 0xffffffffu : (1u << left) - 1);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i)
+      r[i] = i < nlines ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(m, line[i] + e)) : _mm512_setzero_ps();
+    transpose16x16(r);
+    const int cnt = left >= 32 ? 16 : static_cast<int>((left + 1) / 2);
+    float* o = reinterpret_cast<float*>(out + (e / 2) * ld);
+    if (cnt == 16) {
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(o + j * ld, store_mask, r[j]);
+    } else {
+      for (int j = 0; j < cnt; ++j) _mm512_mask_storeu_ps(o + j * ld, store_mask, r[j]);
+    }
+  }
+}
+
+// 16 words lo[j] | hi[j] << 16 from up to 16 bfloat16 of each of two runs (hi may be null:
+// zero), reading only the first n elements.
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE __m512i pair16(const std::uint16_t* lo, const std::uint16_t* hi, __mmask16 m) {
+  const __m512i l = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo));
+  if (!hi) return l;
+  const __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, hi));
+  return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+}
+
+}  // namespace isa_avx512_bf16
+
+// The micro-kernel: MR×NR = 14×32, like the fp32 kernel (kernel_avx512.hpp): 28 zmm
+// accumulators, two zmm of B pairs per k pair, A's pair broadcast from memory. Per k pair:
+// 2 vector loads + 14 broadcasts feed 28 vdpbf16ps (896 multiply-adds).
+struct Avx512Bf16Kernel {
+  static constexpr Isa isa = Isa::avx512;
+  static constexpr int MR = 14;
+  static constexpr int NR = 32;
+
+  TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                            std::int64_t ldc, bool accumulate) {
+    const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
+    const auto* B = reinterpret_cast<const std::uint32_t*>(Bp);
+    const std::int64_t pairs = (kc + 1) / 2;
+    __m512 c[MR][2];
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (std::int64_t q = 0; q < pairs; ++q) {
+      const __m512bh b0 = (__m512bh)_mm512_load_si512(B + q * NR);
+      const __m512bh b1 = (__m512bh)_mm512_load_si512(B + q * NR + 16);
+      const std::uint32_t* a = A + q * MR;
+#pragma GCC unroll 14
+      for (int i = 0; i < MR; ++i) {
+        const __m512bh ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
+        c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
+        c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
+      }
+    }
+    if (accumulate) {
+#pragma GCC unroll 14
+      for (int i = 0; i < MR; ++i) {
+        float* ci = C + i * ldc;
+        _mm512_store_ps(ci, _mm512_add_ps(_mm512_load_ps(ci), c[i][0]));
+        _mm512_store_ps(ci + 16, _mm512_add_ps(_mm512_load_ps(ci + 16), c[i][1]));
+      }
+    } else {
+#pragma GCC unroll 14
+      for (int i = 0; i < MR; ++i) {
+        _mm512_store_ps(C + i * ldc, c[i][0]);
+        _mm512_store_ps(C + i * ldc + 16, c[i][1]);
+      }
+    }
+  }
+
+  // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels of k pairs (panel ip at
+  // out + ip*kc floats, as the driver expects).
+  template <class T>
+  TESSEL_TARGET_AVX512 static void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc,
+                                          std::int64_t p0, std::int64_t kc, float* out) {
+    static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
+    const auto* base = reinterpret_cast<const std::uint16_t*>(a.batch(g));
+    const std::int64_t pairs = (kc + 1) / 2;
+    for (std::int64_t ip = 0; ip < mc; ip += MR) {
+      auto* panel = reinterpret_cast<std::uint32_t*>(out + ip * kc);
+      const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
+      if (a.cols.is_unit()) {
+        // Rows contiguous along k: a pair is a 32-bit word; transpose rows into the panel.
+        const std::uint16_t* line[16];
+        for (int r = 0; r < rows; ++r) line[r] = base + a.rows.offset(i0 + ip + r) + p0;
+        isa_avx512_bf16::interleave_pairs(line, rows, kc, panel, MR, MR);
+      } else if (a.rows.is_unit()) {
+        // Columns contiguous along m (a transposed A, or A3ᵀ gathered along k).
+        const auto m = static_cast<__mmask16>((1u << rows) - 1);
+        const std::uint16_t* col0 = base + i0 + ip;
+        for (std::int64_t q = 0; q < pairs; ++q) {
+          const std::uint16_t* lo = col0 + a.cols.offset(p0 + 2 * q);
+          const std::uint16_t* hi = 2 * q + 1 < kc ? col0 + a.cols.offset(p0 + 2 * q + 1) : nullptr;
+          _mm512_mask_storeu_epi32(panel + q * MR, static_cast<__mmask16>((1u << MR) - 1),
+                                   isa_avx512_bf16::pair16(lo, hi, m));
+        }
+      } else {
+        std::int64_t roff[MR];
+        for (int r = 0; r < rows; ++r) roff[r] = a.rows.offset(i0 + ip + r);
+        for (std::int64_t q = 0; q < pairs; ++q) {
+          const std::int64_t c0 = a.cols.offset(p0 + 2 * q);
+          const bool has_hi = 2 * q + 1 < kc;
+          const std::int64_t c1 = has_hi ? a.cols.offset(p0 + 2 * q + 1) : 0;
+          std::uint32_t* o = panel + q * MR;
+          for (int r = 0; r < rows; ++r)
+            o[r] = std::uint32_t(base[roff[r] + c0]) | (has_hi ? std::uint32_t(base[roff[r] + c1]) << 16 : 0u);
+          for (int r = rows; r < MR; ++r) o[r] = 0;
+        }
+      }
+    }
+  }
+
+  // Packs B[p0 : p0+kc, j0 : j0+nc] of batch g into NR-column panels of k pairs (panel jp at
+  // out + jp*kc floats, as the driver expects).
+  template <class T>
+  TESSEL_TARGET_AVX512 static void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc,
+                                          std::int64_t j0, std::int64_t nc, float* out) {
+    static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
+    const auto* base = reinterpret_cast<const std::uint16_t*>(b.batch(g));
+    const std::int64_t pairs = (kc + 1) / 2;
+    for (std::int64_t jp = 0; jp < nc; jp += NR) {
+      auto* panel = reinterpret_cast<std::uint32_t*>(out + jp * kc);
+      const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
+      if (b.cols.is_unit()) {
+        // Rows contiguous along n (W1 row-major): interleave two k rows.
+        const std::uint16_t* c0 = base + j0 + jp;
+        const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
+        const auto m1 = static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+        for (std::int64_t q = 0; q < pairs; ++q) {
+          const std::uint16_t* lo = c0 + b.rows.offset(p0 + 2 * q);
+          const std::uint16_t* hi = 2 * q + 1 < kc ? c0 + b.rows.offset(p0 + 2 * q + 1) : nullptr;
+          _mm512_storeu_si512(panel + q * NR, isa_avx512_bf16::pair16(lo, hi, m0));
+          _mm512_storeu_si512(panel + q * NR + 16, isa_avx512_bf16::pair16(lo + 16, hi ? hi + 16 : nullptr, m1));
+        }
+      } else if (b.rows.is_unit()) {
+        // A transposed B: columns contiguous along k, transposed 16 columns at a time.
+        for (int jg = 0; jg < NR; jg += 16) {
+          const std::uint16_t* line[16];
+          const int nl = std::clamp(cols - jg, 0, 16);
+          for (int j = 0; j < nl; ++j) line[j] = base + b.cols.offset(j0 + jp + jg + j) + p0;
+          isa_avx512_bf16::interleave_pairs(line, nl, kc, panel + jg, NR, 16);
+        }
+      } else {
+        for (std::int64_t q = 0; q < pairs; ++q) {
+          const std::int64_t r0 = b.rows.offset(p0 + 2 * q);
+          const bool has_hi = 2 * q + 1 < kc;
+          const std::int64_t r1 = has_hi ? b.rows.offset(p0 + 2 * q + 1) : 0;
+          std::uint32_t* o = panel + q * NR;
+          for (int j = 0; j < cols; ++j) {
+            const std::int64_t co = b.cols.offset(j0 + jp + j);
+            o[j] = std::uint32_t(base[r0 + co]) | (has_hi ? std::uint32_t(base[r1 + co]) << 16 : 0u);
+          }
+          for (int j = cols; j < NR; ++j) o[j] = 0;
+        }
+      }
+    }
+  }
+};
+
+TESSEL_SIMD_CODE_END
+#endif  // TESSEL_HAVE_X86_TARGETS
+
+}  // namespace tessel::detail::TESSEL_FLAGS_NS
