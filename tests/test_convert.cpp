@@ -21,13 +21,7 @@ using tessel::bfloat16;
 using tessel::float16;
 using tessel::Isa;
 
-std::vector<Isa> available_isas() {
-  std::vector<Isa> v{Isa::scalar};
-  const auto& f = tessel::cpu_features();
-  if (f.has_avx2_path()) v.push_back(Isa::avx2);
-  if (f.has_avx512_path()) v.push_back(Isa::avx512);
-  return v;
-}
+using tessel::available_isas;
 
 template <class T>
 std::uint32_t bits(T v) {

@@ -31,13 +31,7 @@ using tessel::Isa;
 using tessel::detail::Axis;
 using tessel::detail::GemmProblem;
 
-std::vector<Isa> available_isas() {
-  std::vector<Isa> v{Isa::scalar};
-  const auto& f = tessel::cpu_features();
-  if (f.has_avx2_path()) v.push_back(Isa::avx2);
-  if (f.has_avx512_path()) v.push_back(Isa::avx512);
-  return v;
-}
+using tessel::available_isas;
 
 // The register tile and the kc of the kernel a path uses (to aim sizes at the edges).
 struct Tile {

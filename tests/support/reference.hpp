@@ -360,14 +360,7 @@ Verdict judge(tessel::TensorView<T, R> ours, const Ref& ref)
   return judge<T, R>(tessel::TensorView<const T, R>(ours), ref);
 }
 
-// The ISA paths this CPU has (always the scalar one).
-inline std::vector<tessel::Isa> available_isas() {
-  std::vector<tessel::Isa> v{tessel::Isa::scalar};
-  const auto& f = tessel::cpu_features();
-  if (f.has_avx2_path()) v.push_back(tessel::Isa::avx2);
-  if (f.has_avx512_path()) v.push_back(tessel::Isa::avx512);
-  return v;
-}
+using tessel::available_isas;  // the ISA paths this CPU has (always the scalar one)
 
 // Restores the ISA and thread settings when a test leaves its scope (also on failure).
 class SettingsGuard {

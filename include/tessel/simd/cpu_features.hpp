@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <atomic>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -139,6 +140,14 @@ inline Isa current_isa() {
 
 // "avx512", "avx2" or "scalar": the kernels in use.
 inline std::string_view active_isa() { return isa_name(current_isa()); }
+
+// Every kernel family this CPU can run, scalar first.
+inline std::vector<Isa> available_isas() {
+  std::vector<Isa> v{Isa::scalar};
+  if (cpu_features().has_avx2_path()) v.push_back(Isa::avx2);
+  if (cpu_features().has_avx512_path()) v.push_back(Isa::avx512);
+  return v;
+}
 
 // Restricts the kernels to `isa` (or the best the CPU has, if it lacks `isa`); returns the
 // ISA now in use. Overrides TESSEL_ISA.
