@@ -343,6 +343,42 @@ struct Avx512Bf16Kernel {
     }
   }
 
+  // B rows contiguous along n (W1 row-major): 4 k pairs (8 rows) at a time, each row read
+  // from left to right across the panels, the two rows of a pair interleaved with vpermt2w
+  // into 32-word runs, each panel getting 512 consecutive bytes per step. (Measured on Zen 4
+  // for a 256×512 block in L2: 7 µs; 4 pairs beat 2 (8.5 µs) and 8 or more (13–25 µs: too
+  // many read streams), and panel by panel down the rows took 23 µs.)
+  TESSEL_TARGET_AVX512 static void pack_b_rows(const std::uint16_t* base, const Axis& rows, std::int64_t p0,
+                                               std::int64_t kc, std::int64_t j0, std::int64_t nc, float* out) {
+    static_assert(NR == 32);
+    const __m512i idx_lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8,  //
+                                            39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+    const __m512i idx_hi = _mm512_add_epi16(idx_lo, _mm512_set1_epi16(16));
+    const std::int64_t pairs = (kc + 1) / 2;
+    constexpr int Q = 4;  // pairs per step: 8 source rows, 512 bytes written per panel
+    const std::uint16_t* lo[Q];
+    const std::uint16_t* hi[Q];
+    for (std::int64_t q0 = 0; q0 < pairs; q0 += Q) {
+      const int nq = static_cast<int>(std::min<std::int64_t>(Q, pairs - q0));
+      for (int u = 0; u < nq; ++u) {
+        const std::int64_t q = q0 + u;
+        lo[u] = base + rows.offset(p0 + 2 * q) + j0;
+        hi[u] = 2 * q + 1 < kc ? base + rows.offset(p0 + 2 * q + 1) + j0 : nullptr;
+      }
+      for (std::int64_t jp = 0; jp < nc; jp += NR) {
+        const std::int64_t cols = std::min<std::int64_t>(NR, nc - jp);
+        const auto m = static_cast<__mmask32>(cols >= 32 ? 0xffffffffu : (1u << cols) - 1);
+        auto* o = reinterpret_cast<std::uint32_t*>(out + jp * kc) + q0 * NR;
+        for (int u = 0; u < nq; ++u, o += NR) {
+          const __m512i l = _mm512_maskz_loadu_epi16(m, lo[u] + jp);
+          const __m512i h = hi[u] ? _mm512_maskz_loadu_epi16(m, hi[u] + jp) : _mm512_setzero_si512();
+          _mm512_storeu_si512(o, _mm512_permutex2var_epi16(l, idx_lo, h));
+          _mm512_storeu_si512(o + 16, _mm512_permutex2var_epi16(l, idx_hi, h));
+        }
+      }
+    }
+  }
+
   // Packs B[p0 : p0+kc, j0 : j0+nc] of batch g into NR-column panels of k pairs (panel jp at
   // out + jp*kc floats, as the driver expects).
   template <class T>
@@ -350,22 +386,12 @@ struct Avx512Bf16Kernel {
                                           std::int64_t j0, std::int64_t nc, float* out) {
     static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
     const auto* base = reinterpret_cast<const std::uint16_t*>(b.batch(g));
+    if (b.cols.is_unit()) return pack_b_rows(base, b.rows, p0, kc, j0, nc, out);
     const std::int64_t pairs = (kc + 1) / 2;
     for (std::int64_t jp = 0; jp < nc; jp += NR) {
       auto* panel = reinterpret_cast<std::uint32_t*>(out + jp * kc);
       const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
-      if (b.cols.is_unit()) {
-        // Rows contiguous along n (W1 row-major): interleave two k rows.
-        const std::uint16_t* c0 = base + j0 + jp;
-        const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
-        const auto m1 = static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
-        for (std::int64_t q = 0; q < pairs; ++q) {
-          const std::uint16_t* lo = c0 + b.rows.offset(p0 + 2 * q);
-          const std::uint16_t* hi = 2 * q + 1 < kc ? c0 + b.rows.offset(p0 + 2 * q + 1) : nullptr;
-          _mm512_storeu_si512(panel + q * NR, isa_avx512_bf16::pair16(lo, hi, m0));
-          _mm512_storeu_si512(panel + q * NR + 16, isa_avx512_bf16::pair16(lo + 16, hi ? hi + 16 : nullptr, m1));
-        }
-      } else if (b.rows.is_unit()) {
+      if (b.rows.is_unit()) {
         // A transposed B: columns contiguous along k, transposed 16 columns at a time.
         for (int jg = 0; jg < NR; jg += 16) {
           const std::uint16_t* line[16];
