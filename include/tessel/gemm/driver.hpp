@@ -57,10 +57,18 @@ inline void kernel_pack_b(const Operand<const T>& b, std::int64_t g, std::int64_
     pack_b<Kernel::isa, Kernel::NR>(b, g, p0, kc, j0, nc, out);
 }
 
+// Whether Kernel can write the previous tile to C while computing the next (run_store).
+template <class Kernel, class T>
+inline constexpr bool kernel_spreads_stores = [] {
+  if constexpr (requires { requires Kernel::template spread_store<T>; }) return true;
+  else return false;
+}();
+
 template <class Kernel, class T>
 void run_gemm(const GemmProblem<T>& p) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   constexpr Isa I = Kernel::isa;
+  constexpr bool kSpread = kernel_spreads_stores<Kernel, T>;
   if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
   const CpuFeatures& cpu = cpu_features();
   const Blocking bk = make_blocking(MR, NR, p.m, p.n, p.k, cpu);
@@ -76,7 +84,9 @@ void run_gemm(const GemmProblem<T>& p) {
   const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : (1 << 20);
   const std::int64_t llc = std::min(cpu.l3 > 0 ? cpu.l3 : 16 * l2, 16 * l2);
   const bool stream = c_bytes > llc && !p.accumulate;
-  const std::int64_t ldc = round_up(bk.nc, 16);
+  // Leading dimension of the fp32 buffers: 16-float aligned rows, plus one cache line so rows
+  // a power of two apart do not all fall in one L1 set.
+  const std::int64_t ldc = round_up(bk.nc, 16) + 16;
   const std::uint64_t call = next_call_id();
 
   // Units are ordered (batch, column block, row block), row blocks fastest, so a thread's
@@ -94,10 +104,18 @@ void run_gemm(const GemmProblem<T>& p) {
       store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, p.accumulate, stream);
       return;
     }
-    // With one k block a tile goes from the kernel to C through a small L1-resident buffer;
-    // with several, the unit keeps an fp32 block and the last k block stores each tile.
+    // With one k block the tiles of a row panel go from the kernel to C through an MR-row
+    // strip buffer; with several, the unit keeps an fp32 block and the last k block stores.
     const bool one_block = bk.k_blocks == 1;
-    float* cbuf = ws.c.floats(one_block ? MR * NR : mc_pad * ldc);
+    // (16 floats in front: a pending head vector may start up to 15 columns before the strip.)
+    float* cbuf = ws.c.floats(16 + (one_block ? MR : mc_pad) * ldc) + 16;
+    // Spread stores (kSpread): each tile's results are written to C while the next tile
+    // computes, as whole 16-value vectors aligned in C (so they can be non-temporal even when
+    // C's rows are not aligned): the `done` columns of a panel's strip are in C or pending,
+    // the first h (up to the first aligned column) and the last few go out ordinarily.
+    const bool spread = kSpread && p.c.cols.is_unit() && !p.accumulate;
+    T* const c_base = p.c.batch(g);
+    PendingTile<T, MR> pending;
     for (std::int64_t p0 = 0; p0 < p.k; p0 += bk.kc) {
       const std::int64_t kc = std::min(bk.kc, p.k - p0);
       const bool last = p0 + kc >= p.k;
@@ -114,19 +132,51 @@ void run_gemm(const GemmProblem<T>& p) {
         const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
         kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ap);
         if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
+        float* const strip = one_block ? cbuf : cbuf + ir * ldc;
+        if constexpr (kSpread) {
+          if (spread && last) {
+            T* crow[MR];
+            std::int64_t h = 0;  // the first column (from j0) where C's rows are vector-aligned
+            bool nt = stream;
+            for (int r = 0; r < rows; ++r) {
+              crow[r] = c_base + p.c.rows.offset(i0 + ir + r) + j0;
+              const auto addr = reinterpret_cast<std::uintptr_t>(crow[r]);
+              const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(T) % 16) % 16);
+              if (r == 0) h = hr;
+              if (hr != h || addr % sizeof(T) != 0) nt = false;
+            }
+            if (!nt) h = 0;
+            // Vectors lie on the grid g0 + 16·q (aligned in C when nt); the columns before
+            // `done` are stored or pending.
+            const std::int64_t g0 = h > 0 ? h - 16 : 0;
+            std::int64_t done = 0;
+            for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
+              const std::int64_t avail = std::min<std::int64_t>(nc, jr + NR);
+              Kernel::template run_store<T>(kc, ap, bp + jr * kc, strip + jr, ldc, p0 > 0, pending);
+              pending.nv = 0;
+              const std::int64_t e = jr + NR >= nc_pad ? avail : g0 + (avail - g0) / 16 * 16;
+              if (e > done) {
+                const std::int64_t vs = g0 + (done - g0) / 16 * 16;
+                const auto nv = static_cast<int>((e - vs + 15) / 16);
+                pending.src = strip + vs, pending.ld = ldc, pending.rows = static_cast<int>(rows), pending.nv = nv;
+                pending.head = (0xffffu << (done - vs)) & 0xffffu;
+                pending.tail = 0xffffu >> (16 * nv - (e - vs));
+                pending.stream = nt;
+                for (int r = 0; r < rows; ++r) pending.dst[r] = crow[r] + vs;
+                done = e;
+              }
+            }
+            continue;
+          }
+        }
         for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
           const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
-          if (one_block) {
-            Kernel::run(kc, ap, bp + jr * kc, cbuf, NR, false);
-            store_block<I>(cbuf, NR, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
-          } else {
-            float* tile = cbuf + ir * ldc + jr;
-            Kernel::run(kc, ap, bp + jr * kc, tile, ldc, p0 > 0);
-            if (last) store_block<I>(tile, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
-          }
+          Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0);
+          if (last) store_block<I>(strip + jr, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
         }
       }
     }
+    if constexpr (kSpread) Kernel::template flush<T>(pending);
   };
 
   if (threads <= 1) {

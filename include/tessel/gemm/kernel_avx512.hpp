@@ -6,12 +6,22 @@
 // zmm registers are live and nothing spills. Per k step: 2 vector loads + 14 broadcast
 // loads feed 28 FMAs, fewer than the two loads per cycle both Zen 4/5 and Sapphire/Emerald
 // Rapids sustain, and 28 independent chains hide the 4-cycle FMA latency on either core.
+//
+// run_store: the same tile, while the previous finished tile (a PendingTile: fp32 rows in
+// the driver's buffer) is written to C one 16-value vector every two k steps. Stored in one
+// burst after the tile, C's 28 cache lines (which miss every cache when C is large) fill
+// the store queue and stall the core for a good part of the tile's time; spread over the
+// next tile's arithmetic they drain while the FMAs run. One spare zmm carries the store.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
+#include "../core/dtype.hpp"
+#include "../simd/convert.hpp"
 #include "../simd/cpu_features.hpp"
 #include "../simd/target.hpp"
+#include "pack.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>
@@ -23,6 +33,77 @@ struct Avx512Kernel {
   static constexpr Isa isa = Isa::avx512;
   static constexpr int MR = 14;
   static constexpr int NR = 32;
+
+  // The element types whose conversion fits the one spare register (see run_store).
+  template <class T>
+  static constexpr bool spread_store = std::is_same_v<T, float> || std::is_same_v<T, float16>;
+
+  // Vector q of row r of a pending tile.
+  template <class T>
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void store_vec(const PendingTile<T, MR>& pt, int r, int q) {
+    const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
+    const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
+    isa_avx512::store16(pt.dst[r] + 16 * q, v, m, pt.stream);
+  }
+
+  // Writes all of a pending tile now.
+  template <class T>
+  TESSEL_TARGET_AVX512 static void flush(const PendingTile<T, MR>& pt) {
+    for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
+      for (int q = 0; q < pt.nv; ++q) store_vec(pt, r, q);
+  }
+
+  // run(kc, Ap, Bp, C, ldc, accumulate), writing all of `pending` to C meanwhile (its source
+  // may be this call's C: it is read before C is written).
+  template <class T>
+  TESSEL_TARGET_AVX512 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                             std::int64_t ldc, bool accumulate, const PendingTile<T, MR>& pending) {
+    static_assert(spread_store<T>);
+    __m512 c[MR][2];
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    // The pending vectors, row by row: (r, q) walks rows < pending.rows, q < pending.nv.
+    const int prow = pending.nv > 0 ? pending.rows : 0;
+    int r = 0, q = 0;
+    std::int64_t p = 0;
+    for (; p + 2 <= kc; p += 2) {
+#pragma GCC unroll 2
+      for (int u = 0; u < 2; ++u) {
+        const __m512 b0 = _mm512_load_ps(Bp + (p + u) * NR);
+        const __m512 b1 = _mm512_load_ps(Bp + (p + u) * NR + 16);
+        const float* a = Ap + (p + u) * MR;
+#pragma GCC unroll 14
+        for (int i = 0; i < MR; ++i) {
+          const __m512 ai = _mm512_set1_ps(a[i]);
+          c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
+          c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
+        }
+      }
+      if (r < prow) {
+        store_vec(pending, r, q);
+        if (++q == pending.nv) q = 0, ++r;
+      }
+    }
+    if (p < kc) {
+      const __m512 b0 = _mm512_load_ps(Bp + p * NR);
+      const __m512 b1 = _mm512_load_ps(Bp + p * NR + 16);
+      const float* a = Ap + p * MR;
+#pragma GCC unroll 14
+      for (int i = 0; i < MR; ++i) {
+        const __m512 ai = _mm512_set1_ps(a[i]);
+        c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
+        c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
+      }
+    }
+    for (; r < prow; ++r, q = 0)
+      for (; q < pending.nv; ++q) store_vec(pending, r, q);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      float* ci = C + i * ldc;
+      _mm512_store_ps(ci, accumulate ? _mm512_add_ps(_mm512_load_ps(ci), c[i][0]) : c[i][0]);
+      _mm512_store_ps(ci + 16, accumulate ? _mm512_add_ps(_mm512_load_ps(ci + 16), c[i][1]) : c[i][1]);
+    }
+  }
 
   TESSEL_TARGET_AVX512 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                        std::int64_t ldc, bool accumulate) {

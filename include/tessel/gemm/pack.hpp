@@ -236,6 +236,21 @@ TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::in
 }  // namespace isa_avx512
 #endif
 
+// Finished results on their way to C, for kernels that write them while computing the next
+// tile (Kernel::run_store): nv 16-value vectors per row, row r < rows taking src[r*ld + 16q]
+// to dst[r][16q], q < nv, converted to T, only the lanes in `head` for the first vector and
+// in `tail` for the last (masked lanes are neither read nor written); whole vectors go out
+// non-temporally when stream (then every dst[r] is aligned for it). nv == 0: nothing pending.
+template <class T, int MR>
+struct PendingTile {
+  const float* src = nullptr;
+  std::int64_t ld = 0;
+  T* dst[MR] = {};
+  int rows = 0, nv = 0;
+  unsigned head = 0xffff, tail = 0xffff;
+  bool stream = false;
+};
+
 // Writes the fp32 block buffer (mc×nc, leading dimension ldc) to C[i0 :, j0 :] of batch g,
 // converting to T with one rounding (after adding C's old value when accumulating).
 template <Isa I, class T>
