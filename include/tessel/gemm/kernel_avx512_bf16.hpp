@@ -317,6 +317,16 @@ struct Avx512Bf16Kernel {
     static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
     const auto* base = reinterpret_cast<const std::uint16_t*>(a.batch(g));
     const std::int64_t pairs = (kc + 1) / 2;
+    if (a.cols.is_unit() && a.rows.index == nullptr) {
+      // The driver prefetches the next panel; fetch the one after it too (A's rows are
+      // often pages apart, and one panel of compute is not always enough to hide that).
+      // Rows past the end of A are harmless here: a prefetch never faults.
+      const std::int64_t bytes = kc * 2;
+      for (std::int64_t r = mc + MR; r < mc + 2 * MR; ++r) {
+        const char* q = reinterpret_cast<const char*>(base + a.rows.offset(i0 + r) + p0);
+        for (std::int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(q + o);
+      }
+    }
     for (std::int64_t ip = 0; ip < mc; ip += MR) {
       auto* panel = reinterpret_cast<std::uint32_t*>(out + ip * kc);
       const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
