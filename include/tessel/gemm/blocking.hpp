@@ -31,6 +31,14 @@ inline std::int64_t round_down_min(std::int64_t x, std::int64_t multiple) {
   return std::max(multiple, x / multiple * multiple);
 }
 
+// The block size for cutting `extent` into as few blocks of at most about `max_block` as
+// possible, all (but the last) the same multiple of `multiple`: 2048 rows with blocks of up
+// to 1022 become 686 + 686 + 676 rather than 1022 + 1022 + 4.
+inline std::int64_t even_split(std::int64_t extent, std::int64_t max_block, std::int64_t multiple) {
+  const std::int64_t blocks = (extent + max_block - 1) / max_block;
+  return round_up((extent + blocks - 1) / blocks, multiple);
+}
+
 // The largest kc the packing code supports (its per-row staging buffer is this long).
 inline constexpr std::int64_t kMaxKc = 1024;
 
@@ -51,12 +59,12 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, std::int64_t m, 
   // nc: the packed B block takes about half of L2.
   std::int64_t nc = (l2 / 2) / (b.kc * f);
   nc = std::clamp<std::int64_t>(round_down_min(nc, nr), nr, 8192);
-  b.nc = std::min(nc, round_up(std::max<std::int64_t>(n, 1), nr));
+  b.nc = even_split(std::max<std::int64_t>(n, 1), nc, nr);
   // mc: a quarter of L2 for the packed A block (one k block), or the other half of L2 for the
   // fp32 accumulation block and the A block (several).
   std::int64_t mc = b.k_blocks == 1 ? (l2 / 4) / (b.kc * f) : (l2 / 2) / ((b.nc + b.kc) * f);
   mc = std::clamp<std::int64_t>(round_down_min(mc, mr), mr, 2048);
-  b.mc = std::min(mc, round_up(std::max<std::int64_t>(m, 1), mr));
+  b.mc = even_split(std::max<std::int64_t>(m, 1), mc, mr);
   return b;
 }
 
