@@ -6,13 +6,18 @@
 //           one instruction does 32 multiply-adds on 512 bits, an fp32 FMA 16.
 // Which is faster depends on the core: on AMD Zen 4 vdpbf16ps issues as fast as an fp32
 // FMA (twice the multiply-adds), on Intel Emerald Rapids at half the rate (the same
-// multiply-adds, and the fp32 route packs more simply). So the route is chosen by a one-time
-// measurement at first use (bf16_route(): a ~1 ms burst of each instruction), not by the
-// CPUID flag alone, unless the environment or set_bf16_route() says otherwise:
+// multiply-adds, and the fp32 route packs more simply). So the fast choice is a one-time
+// measurement at first use (a ~1 ms burst of each instruction), not the CPUID flag alone.
 //
+// But vdpbf16ps flushes denormals (see Numerics below), which breaks SPEC §4's accuracy
+// rule for tiny values, so the default is the exact fma route and the faster one is opt-in:
+//
+//   (unset)                    fma: convert to fp32 and use FMAs (exact for every input)
+//   TESSEL_BF16_ROUTE=auto     measure, and use vdpbf16ps where it is clearly faster
 //   TESSEL_BF16_ROUTE=dpbf16   use vdpbf16ps whenever the CPU has AVX512_BF16
-//   TESSEL_BF16_ROUTE=fma      always convert to fp32 and use FMAs
-//   (unset, or anything else)  measure
+//   TESSEL_BF16_ROUTE=fma      the default, explicitly
+// (set_bf16_route() overrides the environment.) Making `auto` the default needs a cheap
+// guard for tiny inputs first, e.g. a per-unit fallback decided while packing.
 //
 // Packed panels (in the workspace's float buffers, one 32-bit word per k pair, so they use
 // at most half of the space the fp32 panels would; an odd kc pads its last pair with a zero
@@ -155,8 +160,8 @@ inline std::atomic<int>& bf16_route_setting() {
   return v;
 }
 
-// The bfloat16 route in use on the AVX-512 path: set_bf16_route(), else TESSEL_BF16_ROUTE,
-// else the measurement. Never dpbf16 on a CPU without AVX512_BF16.
+// The bfloat16 route in use on the AVX-512 path: set_bf16_route(), else TESSEL_BF16_ROUTE
+// (auto: the measurement), else fma. Never dpbf16 on a CPU without AVX512_BF16.
 inline Bf16Route bf16_route() {
   if (!dpbf16_available()) return Bf16Route::fma;
   const int v = bf16_route_setting().load(std::memory_order_relaxed);
@@ -165,14 +170,14 @@ inline Bf16Route bf16_route() {
     const char* env = std::getenv("TESSEL_BF16_ROUTE");
     const std::string_view s = env ? env : "";
     if (s == "dpbf16") return Bf16Route::dpbf16;
-    if (s == "fma") return Bf16Route::fma;
-    return Bf16Route::automatic;
+    if (s == "auto") return Bf16Route::automatic;
+    return Bf16Route::fma;  // unset or anything else: the exact route
   }();
   return from_env != Bf16Route::automatic ? from_env : measured_bf16_route();
 }
 
-// Forces a route (automatic: back to TESSEL_BF16_ROUTE / the measurement); returns the
-// route now in use.
+// Forces a route (automatic: back to what TESSEL_BF16_ROUTE says); returns the route now in
+// use.
 inline Bf16Route set_bf16_route(Bf16Route r) {
   bf16_route_setting().store(static_cast<int>(r), std::memory_order_relaxed);
   return bf16_route();
