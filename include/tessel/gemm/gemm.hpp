@@ -23,9 +23,10 @@ void gemm_on(Isa isa, const GemmProblem<T>& p) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
     case Isa::avx512:
       // bfloat16: vdpbf16ps on bfloat16 pairs where that is measured faster than converting
-      // to fp32 (kernel_avx512_bf16.hpp: bf16_route(), TESSEL_BF16_ROUTE).
+      // to fp32 and this call's inputs have no tiny values it would flush (one scan of A and
+      // B; kernel_avx512_bf16.hpp: bf16_route_for(), TESSEL_BF16_ROUTE).
       if constexpr (std::is_same_v<T, bfloat16>) {
-        if (bf16_route() == Bf16Route::dpbf16) {
+        if (bf16_route_for(p) == Bf16Route::dpbf16) {
           run_gemm<Avx512Bf16Kernel>(p);
           break;
         }

@@ -9,15 +9,20 @@
 // multiply-adds, and the fp32 route packs more simply). So the fast choice is a one-time
 // measurement at first use (a ~1 ms burst of each instruction), not the CPUID flag alone.
 //
-// But vdpbf16ps flushes denormals (see Numerics below), which breaks SPEC §4's accuracy
-// rule for tiny values, so the default is the exact fma route and the faster one is opt-in:
+// But vdpbf16ps flushes denormals (see Numerics below), which alone would break SPEC §4's
+// accuracy rule for tiny values. So the automatic choice is guarded: a call takes the dpbf16
+// route only if one scan of its A and B (every batch, every element the engine reads; 32 at
+// a time where an axis is unit-stride) finds no nonzero finite element with |x| < 2^-40
+// (bfloat16 exponent field < 127 - 40); otherwise the whole call takes the fma route. The
+// scan is single-threaded and sees only the inputs, so the choice, and the bits, do not
+// depend on the thread count. Why 2^-40 suffices: see Numerics.
 //
-//   (unset)                    fma: convert to fp32 and use FMAs (exact for every input)
-//   TESSEL_BF16_ROUTE=auto     measure, and use vdpbf16ps where it is clearly faster
-//   TESSEL_BF16_ROUTE=dpbf16   use vdpbf16ps whenever the CPU has AVX512_BF16
-//   TESSEL_BF16_ROUTE=fma      the default, explicitly
-// (set_bf16_route() overrides the environment.) Making `auto` the default needs a cheap
-// guard for tiny inputs first, e.g. a per-unit fallback decided while packing.
+//   (unset), TESSEL_BF16_ROUTE=auto   measure once; use vdpbf16ps where it is clearly
+//                                     faster and the call's inputs pass the guard
+//   TESSEL_BF16_ROUTE=dpbf16          use vdpbf16ps whenever the CPU has AVX512_BF16,
+//                                     unguarded (tiny values may be flushed)
+//   TESSEL_BF16_ROUTE=fma             always the fma route
+// (set_bf16_route() overrides the environment; bf16_route_for(p) says which route p takes.)
 //
 // Packed panels (in the workspace's float buffers, one 32-bit word per k pair, so they use
 // at most half of the space the fp32 panels would; an odd kc pads its last pair with a zero
@@ -32,7 +37,15 @@
 // order. With normal inputs and results the error stays within the fp32-accumulation bound
 // the engine promises; where an input is a bfloat16 denormal, or a partial sum falls below
 // 2^-126, the FMA route keeps those tiny values and this one loses them (see
-// tests/test_gemm_bf16.cpp).
+// tests/test_gemm_bf16.cpp). The guard excludes both: when every nonzero finite input has
+// |x| >= 2^-40 (8 significant bits, so a multiple of 2^-47), every nonzero product is exact
+// in fp32, >= 2^-80 in magnitude and a multiple of 2^-94; sums of multiples of 2^-94 are
+// multiples of 2^-94, and so is their fp32 rounding (the fp32 grid there is either finer,
+// so the sum is exact, or a coarser power of two). So no partial sum, even after
+// cancellation, is nonzero and below 2^-94, let alone 2^-126 where vdpbf16ps would flush;
+// the result matches the fma route's up to summation order. NaN and ±Inf inputs pass the
+// guard and behave as on the fma route (NaN propagates, Inf·0 and Inf − Inf give NaN, Inf·x
+// gives Inf). (C's old value, when accumulating, is added with an ordinary vaddps.)
 #pragma once
 
 #include <algorithm>
@@ -160,27 +173,122 @@ inline std::atomic<int>& bf16_route_setting() {
   return v;
 }
 
-// The bfloat16 route in use on the AVX-512 path: set_bf16_route(), else TESSEL_BF16_ROUTE
-// (auto: the measurement), else fma. Never dpbf16 on a CPU without AVX512_BF16.
-inline Bf16Route bf16_route() {
-  if (!dpbf16_available()) return Bf16Route::fma;
+// The route setting: set_bf16_route(), else TESSEL_BF16_ROUTE: fma or dpbf16 when forced,
+// automatic (guarded, see the header) when unset, "auto" or anything else.
+inline Bf16Route bf16_route_mode() {
   const int v = bf16_route_setting().load(std::memory_order_relaxed);
   if (v >= 0) return static_cast<Bf16Route>(v);
   static const Bf16Route from_env = [] {
     const char* env = std::getenv("TESSEL_BF16_ROUTE");
     const std::string_view s = env ? env : "";
     if (s == "dpbf16") return Bf16Route::dpbf16;
-    if (s == "auto") return Bf16Route::automatic;
-    return Bf16Route::fma;  // unset or anything else: the exact route
+    if (s == "fma") return Bf16Route::fma;
+    return Bf16Route::automatic;  // unset, "auto" or anything else: measured, guarded
   }();
-  return from_env != Bf16Route::automatic ? from_env : measured_bf16_route();
+  return from_env;
 }
 
-// Forces a route (automatic: back to what TESSEL_BF16_ROUTE says); returns the route now in
-// use.
+// The bfloat16 route on the AVX-512 path for calls whose inputs pass the guard (the forced
+// route, else the measurement). Never dpbf16 on a CPU without AVX512_BF16. A given call
+// may still take the fma route: see bf16_route_for().
+inline Bf16Route bf16_route() {
+  if (!dpbf16_available()) return Bf16Route::fma;
+  const Bf16Route mode = bf16_route_mode();
+  return mode != Bf16Route::automatic ? mode : measured_bf16_route();
+}
+
+// Forces a route (automatic: back to what TESSEL_BF16_ROUTE says); returns bf16_route().
 inline Bf16Route set_bf16_route(Bf16Route r) {
   bf16_route_setting().store(static_cast<int>(r), std::memory_order_relaxed);
   return bf16_route();
+}
+
+// ---- the guard: tiny inputs ------------------------------------------------------------------
+// A bfloat16 is tiny when it is nonzero, finite and |x| < 2^-40: its magnitude bits
+// (exponent << 7 | fraction) lie in [1, kBf16TinyLimit). Inf and NaN (exponent 255) are not.
+inline constexpr unsigned kBf16TinyLimit = (127u - 40u) << 7;
+
+inline bool bf16_bits_tiny(std::uint16_t b) {
+  const unsigned mag = b & 0x7fffu;
+  return mag != 0 && mag < kBf16TinyLimit;
+}
+
+// Whether any of the n bfloat16 at p is tiny (scalar).
+inline bool bf16_run_has_tiny_scalar(const std::uint16_t* p, std::int64_t n) {
+  unsigned bad = 0;
+  for (std::int64_t i = 0; i < n; ++i) bad |= bf16_bits_tiny(p[i]);
+  return bad != 0;
+}
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+TESSEL_SIMD_CODE_BEGIN
+namespace isa_avx512_bf16 {
+// The same, 32 elements at a time: (mag - 1) < kBf16TinyLimit - 1 unsigned (0 wraps to 0xffff).
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE __mmask32 tiny32(__m512i x) {
+  const __m512i mag = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
+  return _mm512_cmplt_epu16_mask(_mm512_sub_epi16(mag, _mm512_set1_epi16(1)),
+                                 _mm512_set1_epi16(static_cast<short>(kBf16TinyLimit - 1)));
+}
+TESSEL_TARGET_AVX512 inline bool run_has_tiny(const std::uint16_t* p, std::int64_t n) {
+  std::int64_t e = 0;
+  for (; e + 128 <= n; e += 128) {  // 4 vectors per test of the mask
+    const __mmask32 m = tiny32(_mm512_loadu_si512(p + e)) | tiny32(_mm512_loadu_si512(p + e + 32)) |
+                        tiny32(_mm512_loadu_si512(p + e + 64)) | tiny32(_mm512_loadu_si512(p + e + 96));
+    if (m) return true;
+  }
+  for (; e < n; e += 32) {
+    const std::int64_t left = n - e;
+    const auto ml = static_cast<__mmask32>(left >= 32 ? 0xffffffffu : (1u << left) - 1);
+    if (tiny32(_mm512_maskz_loadu_epi16(ml, p + e))) return true;  // masked-off lanes read 0
+  }
+  return false;
+}
+}  // namespace isa_avx512_bf16
+TESSEL_SIMD_CODE_END
+#endif
+
+// Whether any element of the rows × cols operand o, in any of `batch` batches, is tiny:
+// every element the engine reads, once, runs along a unit-stride axis vectorised.
+inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t batch, std::int64_t rows,
+                                  std::int64_t cols) {
+  if (batch <= 0 || rows <= 0 || cols <= 0) return false;
+  bool (*run)(const std::uint16_t*, std::int64_t) = bf16_run_has_tiny_scalar;
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if (cpu_features().has_avx512_path()) run = isa_avx512_bf16::run_has_tiny;
+#endif
+  const std::int64_t batches = o.batch_stride == 0 ? 1 : batch;  // stride 0: one matrix
+  for (std::int64_t g = 0; g < batches; ++g) {
+    const auto* base = reinterpret_cast<const std::uint16_t*>(o.batch(g));
+    if (o.cols.is_unit()) {
+      for (std::int64_t r = 0; r < rows; ++r)
+        if (run(base + o.rows.offset(r), cols)) return true;
+    } else if (o.rows.is_unit()) {
+      for (std::int64_t c = 0; c < cols; ++c)
+        if (run(base + o.cols.offset(c), rows)) return true;
+    } else {
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int64_t ro = o.rows.offset(r);
+        unsigned bad = 0;
+        for (std::int64_t c = 0; c < cols; ++c) bad |= bf16_bits_tiny(base[ro + o.cols.offset(c)]);
+        if (bad) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Whether p's inputs pass the guard: no tiny element in A (m × k) or B (k × n).
+inline bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16>& p) {
+  if (p.m <= 0 || p.n <= 0 || p.k <= 0) return true;
+  return !bf16_operand_has_tiny(p.a, p.batch, p.m, p.k) && !bf16_operand_has_tiny(p.b, p.batch, p.k, p.n);
+}
+
+// The route the AVX-512 path takes for p: fma unless bf16_route() is dpbf16; then dpbf16
+// when forced, else (automatic) only if p's inputs pass the guard.
+inline Bf16Route bf16_route_for(const GemmProblem<bfloat16>& p) {
+  if (bf16_route() != Bf16Route::dpbf16) return Bf16Route::fma;
+  if (bf16_route_mode() == Bf16Route::dpbf16) return Bf16Route::dpbf16;
+  return bf16_inputs_dpbf16_safe(p) ? Bf16Route::dpbf16 : Bf16Route::fma;
 }
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
