@@ -60,6 +60,7 @@
 #include "../core/dtype.hpp"
 #include "../simd/cpu_features.hpp"
 #include "../simd/target.hpp"
+#include "pack.hpp"
 #include "problem.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -304,35 +305,8 @@ inline std::uint32_t bits16(const T& v) {
   return b;
 }
 
-// In-register transpose of a 16×16 block of 32-bit words: on return r[j][i] is the old r[i][j].
-TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
-  __m512 t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
-    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xee);
-    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
-  }
-#pragma GCC unroll 2
-  for (int h = 0; h < 2; ++h) {
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
-      t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
-  }
-}
+// The 16×16 transpose of pack.hpp: bfloat16 pairs move as 32-bit words, just like floats.
+using isa_avx512::transpose16x16;
 
 // out[q*ld + r] = line[r][2q] | line[r][2q+1] << 16   for q < ceil(kc/2), r < lanes
 // (lines r >= nlines, and the missing high half of an odd kc, read as 0): up to 16 lines of
