@@ -29,6 +29,27 @@
 namespace tessel::detail::inline TESSEL_FLAGS_NS {
 TESSEL_SIMD_CODE_BEGIN
 
+// Writes an MR×32 accumulator tile to the fp32 block buffer (the contract's C), adding to
+// what is there when accumulating. Shared by the fp32 and the bfloat16-pair kernels.
+template <int MR>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void write_tile(float* C, std::int64_t ldc, const __m512 (&c)[MR][2],
+                                                          bool accumulate) {
+  if (accumulate) {
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      float* ci = C + i * ldc;
+      _mm512_store_ps(ci, _mm512_add_ps(_mm512_load_ps(ci), c[i][0]));
+      _mm512_store_ps(ci + 16, _mm512_add_ps(_mm512_load_ps(ci + 16), c[i][1]));
+    }
+  } else {
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      _mm512_store_ps(C + i * ldc, c[i][0]);
+      _mm512_store_ps(C + i * ldc + 16, c[i][1]);
+    }
+  }
+}
+
 struct Avx512Kernel {
   static constexpr Isa isa = Isa::avx512;
   static constexpr int MR = 14;
@@ -137,20 +158,7 @@ struct Avx512Kernel {
         c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
       }
     }
-    if (accumulate) {
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        float* ci = C + i * ldc;
-        _mm512_store_ps(ci, _mm512_add_ps(_mm512_load_ps(ci), c[i][0]));
-        _mm512_store_ps(ci + 16, _mm512_add_ps(_mm512_load_ps(ci + 16), c[i][1]));
-      }
-    } else {
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        _mm512_store_ps(C + i * ldc, c[i][0]);
-        _mm512_store_ps(C + i * ldc + 16, c[i][1]);
-      }
-    }
+    write_tile<MR>(C, ldc, c, accumulate);
   }
 };
 

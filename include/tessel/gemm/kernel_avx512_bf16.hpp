@@ -60,6 +60,7 @@
 #include "../core/dtype.hpp"
 #include "../simd/cpu_features.hpp"
 #include "../simd/target.hpp"
+#include "kernel_avx512.hpp"
 #include "pack.hpp"
 #include "problem.hpp"
 
@@ -379,20 +380,7 @@ struct Avx512Bf16Kernel {
         c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
       }
     }
-    if (accumulate) {
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        float* ci = C + i * ldc;
-        _mm512_store_ps(ci, _mm512_add_ps(_mm512_load_ps(ci), c[i][0]));
-        _mm512_store_ps(ci + 16, _mm512_add_ps(_mm512_load_ps(ci + 16), c[i][1]));
-      }
-    } else {
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        _mm512_store_ps(C + i * ldc, c[i][0]);
-        _mm512_store_ps(C + i * ldc + 16, c[i][1]);
-      }
-    }
+    write_tile<MR>(C, ldc, c, accumulate);
   }
 
   // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels of k pairs (panel ip at
