@@ -216,3 +216,13 @@ TEMPLATE_TEST_CASE("selection: invalid options throw shape_error", "[selection][
   CHECK_NOTHROW(tessel::select_important(P, opts(0.0, 1)));
   CHECK_NOTHROW(tessel::select_important(P, opts(1.0, 5)));
 }
+
+TEST_CASE("selection: select_important_into deduces T from Tensors and non-const views", "[selection]") {
+  Tensor<bfloat16, 2> P({2, 4});
+  for (int i = 0; i < 8; ++i) P.data()[i] = val<bfloat16>(0.125 * i);
+  std::vector<std::int64_t> selected;
+  tessel::select_important_into(P.view(), opts(0.0, 2), selected);  // TensorView<bfloat16, 2>
+  CHECK(selected == std::vector<std::int64_t>{2, 3, 6, 7});
+  tessel::select_important_into(P, opts(0.5), selected);  // Tensor
+  CHECK(selected == ref_select<bfloat16>(dense(P), 0.5, -1));
+}

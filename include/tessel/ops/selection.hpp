@@ -124,6 +124,12 @@ std::vector<std::int64_t> select_important(TensorView<const T, 2> P, ImportanceO
 
 template <TensorLike X>
   requires(rank_of_v<X> == 2)
+void select_important_into(const X& P, ImportanceOptions options, std::vector<std::int64_t>& selected) {
+  select_important_into<element_of_t<X>>(as_const_view(P), options, selected);
+}
+
+template <TensorLike X>
+  requires(rank_of_v<X> == 2)
 std::vector<std::int64_t> select_important(const X& P, ImportanceOptions options = {}) {
   return select_important<element_of_t<X>>(as_const_view(P), options);
 }
