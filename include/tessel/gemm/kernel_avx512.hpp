@@ -55,6 +55,19 @@ struct Avx512Kernel {
   static constexpr int MR = 14;
   static constexpr int NR = 32;
 
+  // One k step of the tile: c[i][:] += A[i, p] * B[p, :] (A broadcast, B two vectors).
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void fma_step(__m512 (&c)[MR][2], const float* a, const float* b) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
+    }
+  }
+
+
   // The element types whose conversion fits the one spare register (see run_store).
   template <class T>
   static constexpr bool spread_store = std::is_same_v<T, float> || std::is_same_v<T, float16>;
@@ -90,15 +103,7 @@ struct Avx512Kernel {
     for (; p + 2 <= kc; p += 2) {
 #pragma GCC unroll 2
       for (int u = 0; u < 2; ++u) {
-        const __m512 b0 = _mm512_load_ps(Bp + (p + u) * NR);
-        const __m512 b1 = _mm512_load_ps(Bp + (p + u) * NR + 16);
-        const float* a = Ap + (p + u) * MR;
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; ++i) {
-          const __m512 ai = _mm512_set1_ps(a[i]);
-          c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
-          c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
-        }
+        fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
       }
       if (r < prow) {
         store_vec(pending, r, q);
@@ -106,24 +111,11 @@ struct Avx512Kernel {
       }
     }
     if (p < kc) {
-      const __m512 b0 = _mm512_load_ps(Bp + p * NR);
-      const __m512 b1 = _mm512_load_ps(Bp + p * NR + 16);
-      const float* a = Ap + p * MR;
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        const __m512 ai = _mm512_set1_ps(a[i]);
-        c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
-        c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
-      }
+      fma_step(c, Ap + p * MR, Bp + p * NR);
     }
     for (; r < prow; ++r, q = 0)
       for (; q < pending.nv; ++q) store_vec(pending, r, q);
-#pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) {
-      float* ci = C + i * ldc;
-      _mm512_store_ps(ci, accumulate ? _mm512_add_ps(_mm512_load_ps(ci), c[i][0]) : c[i][0]);
-      _mm512_store_ps(ci + 16, accumulate ? _mm512_add_ps(_mm512_load_ps(ci + 16), c[i][1]) : c[i][1]);
-    }
+    write_tile<MR>(C, ldc, c, accumulate);
   }
 
   TESSEL_TARGET_AVX512 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
@@ -136,27 +128,11 @@ struct Avx512Kernel {
     for (; p + 2 <= kc; p += 2) {
 #pragma GCC unroll 2
       for (int u = 0; u < 2; ++u) {
-        const __m512 b0 = _mm512_load_ps(Bp + (p + u) * NR);
-        const __m512 b1 = _mm512_load_ps(Bp + (p + u) * NR + 16);
-        const float* a = Ap + (p + u) * MR;
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; ++i) {
-          const __m512 ai = _mm512_set1_ps(a[i]);
-          c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
-          c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
-        }
+        fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
       }
     }
     if (p < kc) {
-      const __m512 b0 = _mm512_load_ps(Bp + p * NR);
-      const __m512 b1 = _mm512_load_ps(Bp + p * NR + 16);
-      const float* a = Ap + p * MR;
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        const __m512 ai = _mm512_set1_ps(a[i]);
-        c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
-        c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
-      }
+      fma_step(c, Ap + p * MR, Bp + p * NR);
     }
     write_tile<MR>(C, ldc, c, accumulate);
   }
