@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 
 #include "../core/threads.hpp"
@@ -57,6 +58,17 @@ inline void kernel_pack_b(const Operand<const T>& b, std::int64_t g, std::int64_
     pack_b<Kernel::isa, Kernel::NR>(b, g, p0, kc, j0, nc, out);
 }
 
+// A kernel may choose its own cache blocks (e.g. deeper kc for bfloat16 pairs, whose
+// panels take half the bytes) with a static blocking(m, n, k, cpu) returning a Blocking;
+// otherwise make_blocking sizes fp32 panels for its MR×NR tile.
+template <class Kernel>
+inline Blocking kernel_blocking(std::int64_t m, std::int64_t n, std::int64_t k, const CpuFeatures& cpu) {
+  if constexpr (requires { { Kernel::blocking(m, n, k, cpu) } -> std::same_as<Blocking>; })
+    return Kernel::blocking(m, n, k, cpu);
+  else
+    return make_blocking(Kernel::MR, Kernel::NR, m, n, k, cpu);
+}
+
 // Whether Kernel can write the previous tile to C while computing the next (run_store).
 template <class Kernel, class T>
 inline constexpr bool kernel_spreads_stores = [] {
@@ -71,7 +83,7 @@ void run_gemm(const GemmProblem<T>& p) {
   constexpr bool kSpread = kernel_spreads_stores<Kernel, T>;
   if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
   const CpuFeatures& cpu = cpu_features();
-  const Blocking bk = make_blocking(MR, NR, p.m, p.n, p.k, cpu);
+  const Blocking bk = kernel_blocking<Kernel>(p.m, p.n, p.k, cpu);
   const std::int64_t m_blocks = (p.m + bk.mc - 1) / bk.mc;
   const std::int64_t n_blocks = (p.n + bk.nc - 1) / bk.nc;
   const std::int64_t units = p.batch * m_blocks * n_blocks;
