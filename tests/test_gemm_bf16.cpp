@@ -122,6 +122,105 @@ TEST_CASE("gemm bf16 (vdpbf16ps): one and two threads give the same bits", "[gem
   }
 }
 
+namespace {
+
+// One C = A·B (or C += A·B) on the forced dpbf16 route whose every fp32 partial sum is exact:
+// A and B are integers in [-63, 63] (products < 2^12, k < 2^12, so sums < 2^24) and an
+// accumulated C holds integers too. Every output must then be exactly the exact sum rounded
+// once to nearest even, whatever path stored it (the kernel's overlapped store, store_block,
+// the non-temporal head/tail split). C's rows are ldc apart from an element offset c_off
+// (so their 32-byte alignment varies), its columns col_stride apart; nothing else in C's
+// buffer may change. Returns C's buffer, for the thread check; counts the ties to even.
+struct StoreCase {
+  const char* name;
+  std::int64_t batch, m, n, k, ldc, c_off, col_stride;
+  bool accumulate;
+};
+std::vector<bfloat16> exact_store_case(const StoreCase& t, int threads, std::int64_t& ties) {
+  std::mt19937 rng(static_cast<std::uint32_t>(t.m * 131 + t.n * 7 + t.k));
+  std::uniform_int_distribution<int> small(-63, 63);
+  const std::int64_t a_bs = t.m * t.k, b_bs = t.k * t.n;
+  const std::int64_t c_bs = t.m * t.ldc + 16;  // batches apart by a multiple of 16 elements
+  std::vector<bfloat16> A(static_cast<std::size_t>(t.batch * a_bs)), B(static_cast<std::size_t>(t.batch * b_bs));
+  for (auto& v : A) v = bfloat16(float(small(rng)));
+  for (auto& v : B) v = bfloat16(float(small(rng)));
+  std::vector<bfloat16> C(static_cast<std::size_t>(t.c_off + t.batch * c_bs + 32));
+  for (auto& v : C) v = t.accumulate ? bfloat16(float(small(rng) * 64)) : bfloat16(-777.0f);
+  const std::vector<bfloat16> C0 = C;
+  GemmProblem<bfloat16> p;
+  p.batch = t.batch, p.m = t.m, p.n = t.n, p.k = t.k, p.threads = threads, p.accumulate = t.accumulate;
+  p.a = {A.data(), a_bs, Axis::strided(t.k), Axis::strided(1)};
+  p.b = {B.data(), b_bs, Axis::strided(t.n), Axis::strided(1)};
+  p.c = {C.data() + t.c_off, c_bs, Axis::strided(t.ldc), Axis::strided(t.col_stride)};
+  tessel::detail::gemm_on(Isa::avx512, p);
+  std::vector<char> written(C.size(), 0);
+  std::int64_t bad = 0;
+  for (std::int64_t g = 0; g < t.batch; ++g)
+    for (std::int64_t i = 0; i < t.m; ++i)
+      for (std::int64_t j = 0; j < t.n; ++j) {
+        std::int64_t sum = 0;
+        for (std::int64_t q = 0; q < t.k; ++q)
+          sum += std::int64_t(float(A[g * a_bs + i * t.k + q])) * std::int64_t(float(B[g * b_bs + q * t.n + j]));
+        const std::size_t ci = static_cast<std::size_t>(t.c_off + g * c_bs + i * t.ldc + j * t.col_stride);
+        if (t.accumulate) sum += std::int64_t(float(C0[ci]));
+        const double exact = double(sum);
+        const double ulp = ulp_of<bfloat16>(exact);
+        ties += std::fmod(std::abs(exact), ulp) == ulp / 2;
+        written[ci] = 1;
+        if (bits_of(C[ci]) != bits_of(bfloat16(exact)) && ++bad <= 3)
+          UNSCOPED_INFO("g=" << g << " i=" << i << " j=" << j << " got " << float(C[ci]) << " exact " << exact);
+      }
+  std::int64_t clobbered = 0;
+  for (std::size_t x = 0; x < C.size(); ++x) clobbered += !written[x] && bits_of(C[x]) != bits_of(C0[x]);
+  INFO(t.name << ": batch " << t.batch << " m " << t.m << " n " << t.n << " k " << t.k << " ldc " << t.ldc << " offset "
+              << t.c_off << " col stride " << t.col_stride << (t.accumulate ? " accumulate" : "") << ", threads "
+              << threads);
+  CHECK(bad == 0);
+  CHECK(clobbered == 0);
+  return C;
+}
+
+}  // namespace
+
+TEST_CASE("gemm bf16 (vdpbf16ps): every C store rounds once to nearest even, exactly", "[gemm][bf16]") {
+  if (!have_dpbf16()) {
+    SUCCEED("the CPU lacks AVX512_BF16: nothing to test");
+    return;
+  }
+  RouteGuard route(Bf16Route::dpbf16);
+  const std::int64_t mr = Avx512Bf16Kernel::MR, nr = Avx512Bf16Kernel::NR, kc = kc_of();
+  const std::vector<StoreCase> cases = {
+      {"aligned rows", 1, 3 * mr, 4 * nr, 64, 4 * nr, 0, 1, false},
+      {"rows offset by 5", 2, 2 * mr + 5, 1000, 63, 1024, 5, 1, false},
+      {"every row aligned differently", 1, 2 * mr + 1, 77, 7, 77 + 3, 1, 1, false},
+      {"n < 16", 1, mr + 3, 5, 10, 9, 2, 1, false},
+      {"n = 16", 1, mr, 16, 17, 16, 0, 1, false},
+      {"n = 31, offset 15", 1, 2 * mr - 1, 31, 33, 48, 15, 1, false},
+      {"n = 33", 2, mr + 1, 33, 32, 64, 8, 1, false},
+      {"one k pair (stores mostly after the pair)", 1, 2 * mr, 3 * nr + 17, 1, 3 * nr + 32, 3, 1, false},
+      {"two k", 1, mr + 7, 2 * nr + 9, 2, 2 * nr + 16, 0, 1, false},
+      {"kc < 16 panel layout", 1, 2 * mr + 2, 70, 15, 80, 1, 1, false},
+      {"several k blocks", 1, 2 * mr + 3, 2 * nr + 3, 2 * kc + 3, 2 * nr + 19, 6, 1, false},
+      {"accumulate", 2, 2 * mr + 3, 3 * nr + 1, 29, 3 * nr + 16, 7, 1, true},
+      {"accumulate, several k blocks", 1, mr + 2, nr + 5, kc + 17, nr + 11, 0, 1, true},
+      {"column stride 2", 1, mr + 4, 2 * nr + 7, 24, 4 * nr + 20, 1, 2, false},
+      // C above 16 MiB: streamed (non-temporal head/tail split) on machines whose last-level
+      // cache the driver counts as smaller than that.
+      {"streamed C, rows offset by 3", 2, 1200, 4000, 10, 4096, 3, 1, false},
+  };
+  std::int64_t ties = 0;
+  for (const StoreCase& t : cases) {
+    const auto one = exact_store_case(t, 1, ties);
+    const auto two = exact_store_case(t, 2, ties);
+    bool same = one.size() == two.size();
+    for (std::size_t x = 0; same && x < one.size(); ++x) same = bits_of(one[x]) == bits_of(two[x]);
+    INFO(t.name);
+    CHECK(same);
+  }
+  INFO("ties to even seen: " << ties);
+  CHECK(ties > 1000);  // rounding half up (or down) instead of to even would be caught
+}
+
 TEST_CASE("gemm bf16: small-integer products are exact on both routes", "[gemm][bf16]") {
   // Products and sums of small integers are exact in fp32, whatever the order: both routes
   // must give exactly the reference, across kc edges and odd k.

@@ -346,52 +346,150 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE __m512i pair16(const std::uint16_t* lo
 
 }  // namespace isa_avx512_bf16
 
+// c += broadcast(*pair) · b with vdpbf16ps's embedded broadcast of a 32-bit pair from memory
+// (m32{1to16}). GCC does not fold _mm512_set1_epi32 into the instruction, and the register
+// it would hold the broadcast in is the one run_store needs to convert a pending vector.
+TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void dpbf16_bcast(__m512& c, const std::uint32_t* pair, __m512 b) {
+  __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(c) : "v"(b), "m"(*pair));
+}
+
 // The micro-kernel: MR×NR = 14×32, like the fp32 kernel (kernel_avx512.hpp): 28 zmm
-// accumulators, two zmm of B pairs per k pair, A's pair broadcast from memory. Per k pair:
-// 2 vector loads + 14 broadcasts feed 28 vdpbf16ps (896 multiply-adds). The A panel is
-// stored row by row (each row's pairs consecutive): the kernel's 14 broadcasts read 14
-// sequential streams as fast as one transposed one (Zen 4, L1: 220–232 GFLOP/s either way),
-// and packing rows contiguous along k becomes a copy instead of a transpose (for the
-// multi-head shape with N = 128, where each A panel serves only 4 tiles, the transpose
-// cost about a quarter of the kernel time).
+// accumulators, two zmm of B pairs per k pair, A's pair broadcast from memory as
+// vdpbf16ps's operand, so 30 zmm are live and two are left for run_store. Per k pair:
+// 2 vector loads + 28 broadcast loads feed 28 vdpbf16ps (896 multiply-adds).
+//
+// The A panel is stored row by row in groups of 16 pairs (64 bytes of each row):
+//   word[(q/16)·16·MR + i·16 + q%16]        (kc >= 16; the last group padded to 16, unread)
+//   word[i·P + q]                            (kc < 16: one group of all P = ceil(kc/2) pairs)
+// so that packing rows contiguous along k is a copy of 64-byte pieces (the multi-head shape
+// with N = 128, where each A panel serves only 4 tiles, paid about a quarter of the kernel
+// time for a transpose), while the kernel still reads one pointer plus constant offsets:
+// with plain rows (stride P) its 14 row addresses needed more index registers than x86
+// has, and the offsets were reloaded from the stack every k pair. (16-pair groups fit the
+// MR·kc floats the driver gives a panel for any kc >= 16: ceil(P/16)·16 <= kc.)
 struct Avx512Bf16Kernel {
   static constexpr Isa isa = Isa::avx512;
   static constexpr int MR = 14;
   static constexpr int NR = 32;
+  static constexpr std::int64_t kGroup = 16;  // pairs per row per group of an A panel
 
-  TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                            std::int64_t ldc, bool accumulate) {
+  // Pairs per row in a group of the A panel for depth kc (the group's row stride in words).
+  static constexpr std::int64_t a_group(std::int64_t kc) { return kc >= kGroup ? kGroup : (kc + 1) / 2; }
+
+  // One k pair of the tile: c[i][:] += A[i, pair] · B[pair, :] for rows at a + i·stride.
+  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void dp_step(__m512 (&c)[MR][2], const std::uint32_t* a,
+                                                                     std::int64_t stride, const std::uint32_t* b) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      dpbf16_bcast(c[i][0], a + i * stride, b0);
+      dpbf16_bcast(c[i][1], a + i * stride, b1);
+    }
+  }
+
+  // Output types run_store can write (the driver's spread path): C is bfloat16 here.
+  template <class T>
+  static constexpr bool spread_store = std::is_same_v<T, bfloat16>;
+
+  // Vector q of row r of a pending tile, rounded to bfloat16 exactly as store_block does
+  // (isa_avx512::store16: round to nearest even, NaN made quiet).
+  template <class T>
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void store_vec(const PendingTile<T, MR>& pt, int r, int q) {
+    const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
+    const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
+    isa_avx512::store16(pt.dst[r] + 16 * q, v, m, pt.stream);
+  }
+
+  // Writes all of a pending tile now.
+  template <class T>
+  TESSEL_TARGET_AVX512 static void flush(const PendingTile<T, MR>& pt) {
+    for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
+      for (int q = 0; q < pt.nv; ++q) store_vec(pt, r, q);
+  }
+
+  // The tile, and with Store the pending tile written meanwhile: one vector per k pair (two
+  // while more vectors than pairs are left; a vector per 28 vdpbf16ps keeps C's cache-line
+  // misses draining behind the arithmetic), what is left after the last pair in one burst,
+  // all before this tile is written (the pending source may be this call's C).
+  template <bool Store, class T>
+  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
+                                                                     float* C, std::int64_t ldc, bool accumulate,
+                                                                     const PendingTile<T, MR>* pt) {
     const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
     const auto* B = reinterpret_cast<const std::uint32_t*>(Bp);
-    const std::int64_t pairs = (kc + 1) / 2;  // also the A panel's row stride, in words
+    const std::int64_t pairs = (kc + 1) / 2;
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-    const std::uint32_t* a0 = A;               // rows 0..6
-    const std::uint32_t* a7 = A + 7 * pairs;   // rows 7..13: two bases keep the offsets small
-    for (std::int64_t q = 0; q < pairs; ++q) {
-      const __m512bh b0 = (__m512bh)_mm512_load_si512(B + q * NR);
-      const __m512bh b1 = (__m512bh)_mm512_load_si512(B + q * NR + 16);
-#pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
-        const std::uint32_t* a = i < 7 ? a0 + i * pairs : a7 + (i - 7) * pairs;
-        const __m512bh ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[q]));
-        c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
-        c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
+    // The pending vectors, row by row: (r, q) walks rows < prow, q < nv; `extra` of the
+    // k pairs store two.
+    const int prow = Store && pt->nv > 0 ? pt->rows : 0;
+    const int nv = Store ? pt->nv : 0;
+    int r = 0, q = 0;
+    std::int64_t extra = Store ? std::int64_t(prow) * nv - pairs : 0;
+    // (A macro rather than a lambda: GCC's lambdas do not inherit the target attributes.)
+#define TESSEL_BF16_STORE_SLOT()                 \
+  if constexpr (Store) {                         \
+    if (r < prow) {                              \
+      store_vec(*pt, r, q);                      \
+      if (++q == nv) q = 0, ++r;                 \
+      if (extra > 0 && r < prow) {               \
+        --extra;                                 \
+        store_vec(*pt, r, q);                    \
+        if (++q == nv) q = 0, ++r;               \
+      }                                          \
+    }                                            \
+  }
+    if (kc >= kGroup) {
+      const std::uint32_t* b = B;
+      for (std::int64_t q0 = 0; q0 < pairs; q0 += kGroup, A += kGroup * MR) {
+        const std::uint32_t* const bend = b + std::min(kGroup, pairs - q0) * NR;
+        for (const std::uint32_t* a = A; b < bend; b += NR, ++a) {
+          dp_step(c, a, kGroup, b);
+          TESSEL_BF16_STORE_SLOT()
+        }
       }
+    } else {
+      for (std::int64_t u = 0; u < pairs; ++u) {
+        dp_step(c, A + u, pairs, B + u * NR);
+        TESSEL_BF16_STORE_SLOT()
+      }
+    }
+#undef TESSEL_BF16_STORE_SLOT
+    if constexpr (Store) {
+      for (; r < prow; ++r, q = 0)
+        for (; q < nv; ++q) store_vec(*pt, r, q);
     }
     write_tile<MR>(C, ldc, c, accumulate);
   }
 
+  // C[i*ldc + j] (= or +=) Σ_q A[i,2q]·B[2q,j] + A[i,2q+1]·B[2q+1,j] on the packed panels.
+  TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                            std::int64_t ldc, bool accumulate) {
+    compute<false, bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr);
+  }
+
+  // run(), writing all of `pending` to C meanwhile (kernel_avx512.hpp's run_store contract).
+  template <class T>
+  TESSEL_TARGET_AVX512_BF16 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                                  std::int64_t ldc, bool accumulate, const PendingTile<T, MR>& pending) {
+    static_assert(spread_store<T>);
+    compute<true, T>(kc, Ap, Bp, C, ldc, accumulate, &pending);
+  }
+
   // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels of k pairs (panel ip at
-  // out + ip*kc floats, as the driver expects), each panel row by row: word[r*P + q] with
-  // P = ceil(kc/2), so that rows contiguous along k are plain copies.
+  // out + ip*kc floats, as the driver expects), each panel in the row-by-row groups of 16
+  // pairs described above the kernel, so that rows contiguous along k are 64-byte copies.
   template <class T>
   TESSEL_TARGET_AVX512 static void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc,
                                           std::int64_t p0, std::int64_t kc, float* out) {
     static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
     const auto* base = reinterpret_cast<const std::uint16_t*>(a.batch(g));
     const std::int64_t pairs = (kc + 1) / 2;
+    const std::int64_t W = a_group(kc);
+    // The word of row r, pair q (q0 a multiple of W: the start of a group).
+    auto at = [&](std::uint32_t* panel, std::int64_t r, std::int64_t q) { return panel + q / W * (W * MR) + r * W + q % W; };
     if (a.cols.is_unit() && a.rows.index == nullptr) {
       // The driver prefetches the next panel; fetch the one after it too (A's rows are
       // often pages apart, and one panel of compute is not always enough to hide that).
@@ -406,17 +504,16 @@ struct Avx512Bf16Kernel {
       auto* panel = reinterpret_cast<std::uint32_t*>(out + ip * kc);
       const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
       if (a.cols.is_unit()) {
-        // Rows contiguous along k: a pair is a 32-bit word, a panel row a copy (an odd kc's
-        // last word gets a zero high half from the masked load).
+        // Rows contiguous along k: a pair is a 32-bit word, a group's row a copy of 32
+        // elements (an odd kc's last word gets a zero high half from the masked load).
         for (int r = 0; r < rows; ++r) {
           const std::uint16_t* src = base + a.rows.offset(i0 + ip + r) + p0;
-          auto* dst = reinterpret_cast<std::uint16_t*>(panel + r * pairs);
           for (std::int64_t e = 0; e < kc; e += 32) {
             const std::int64_t left = kc - e;
             const auto ml = static_cast<__mmask32>(left >= 32 ? 0xffffffffu : (1u << left) - 1);
             const std::int64_t even = left >= 32 ? 32 : left + (left & 1);
             const auto ms = static_cast<__mmask32>(even >= 32 ? 0xffffffffu : (1u << even) - 1);
-            _mm512_mask_storeu_epi16(dst + e, ms, _mm512_maskz_loadu_epi16(ml, src + e));
+            _mm512_mask_storeu_epi16(at(panel, r, e / 2), ms, _mm512_maskz_loadu_epi16(ml, src + e));
           }
         }
       } else if (a.rows.is_unit()) {
@@ -439,21 +536,22 @@ struct Avx512Bf16Kernel {
           }
           isa_avx512_bf16::transpose16x16(v);  // v[r] = words of row r for pairs q0..q0+15
           const auto ms = static_cast<__mmask16>(nq >= 16 ? 0xffff : (1u << nq) - 1);
-          for (int r = 0; r < MR; ++r) _mm512_mask_storeu_ps(reinterpret_cast<float*>(panel + r * pairs + q0), ms, v[r]);
+          for (int r = 0; r < MR; ++r) _mm512_mask_storeu_ps(reinterpret_cast<float*>(at(panel, r, q0)), ms, v[r]);
         }
         continue;  // every row (zero rows included) written
       } else {
         for (int r = 0; r < rows; ++r) {
           const std::int64_t ro = a.rows.offset(i0 + ip + r);
-          std::uint32_t* o = panel + r * pairs;
           for (std::int64_t q = 0; q < pairs; ++q) {
             const bool has_hi = 2 * q + 1 < kc;
-            o[q] = std::uint32_t(base[ro + a.cols.offset(p0 + 2 * q)]) |
-                   (has_hi ? std::uint32_t(base[ro + a.cols.offset(p0 + 2 * q + 1)]) << 16 : 0u);
+            *at(panel, r, q) = std::uint32_t(base[ro + a.cols.offset(p0 + 2 * q)]) |
+                               (has_hi ? std::uint32_t(base[ro + a.cols.offset(p0 + 2 * q + 1)]) << 16 : 0u);
           }
         }
       }
-      for (int r = rows; r < MR; ++r) std::memset(panel + r * pairs, 0, static_cast<std::size_t>(pairs) * 4);
+      for (int r = rows; r < MR; ++r)
+        for (std::int64_t q0 = 0; q0 < pairs; q0 += W)
+          std::memset(at(panel, r, q0), 0, static_cast<std::size_t>(std::min(W, pairs - q0)) * 4);
     }
   }
 
