@@ -446,7 +446,7 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
     const char* name;
     std::int64_t R, C;
     Axis rows, cols;
-    std::int64_t batch_stride;  // -1: the extent (two batches); 0: shared
+    std::int64_t batch_stride;  // -1: the extent (two batches); 0: shared; else that stride
   };
   const std::int64_t R1 = 3, C1 = 141, R2 = 141, C2 = 3;
   const std::vector<L> layouts = {
@@ -457,6 +457,17 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
       {"gathered rows", 4, 65, Axis{65 + 1, 0, 0, idx.data()}, Axis::strided(1), -1},
       {"gathered cols", 4, 33, Axis::strided(2), Axis{1, 0, 0, idx.data()}, -1},
       {"merged rows", 5, 40, Axis{41, 2, 3 * 41, nullptr}, Axis::strided(1), -1},
+      // Batches that are column blocks of the same rows (multi-head A1), which the scan
+      // merges into runs across batches and rows: tiling the rows exactly, with unread gaps
+      // between rows, overlapping, and with unread gaps between batches.
+      {"heads tiling the rows", 4, 40, Axis::strided(80), Axis::strided(1), 40},
+      {"heads, gaps between rows", 4, 40, Axis::strided(83), Axis::strided(1), 40},
+      {"overlapping batches", 4, 40, Axis::strided(90), Axis::strided(1), 7},
+      {"batches with gaps", 4, 40, Axis::strided(99), Axis::strided(1), 43},
+      {"transposed heads", 40, 4, Axis::strided(1), Axis::strided(81), 40},
+      // Batches each a whole matrix (multi-head W1), one run; and an odd batch stride.
+      {"stacked matrices", 4, 40, Axis::strided(40), Axis::strided(1), 160},
+      {"stacked, rows apart", 4, 40, Axis::strided(41), Axis::strided(1), 163},
   };
   for (const L& l : layouts) {
     std::int64_t ext = 0;
@@ -465,9 +476,9 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
       for (std::int64_t c = 0; c < l.C; ++c) offs.push_back(l.rows.offset(r) + l.cols.offset(c));
     for (auto o : offs) ext = std::max(ext, o + 1);
     ext += 2;  // unread elements after the last
-    const std::int64_t bs = l.batch_stride < 0 ? ext : 0;
+    const std::int64_t bs = l.batch_stride < 0 ? ext : l.batch_stride;
     const std::int64_t batch = 2;
-    std::vector<bfloat16> X(static_cast<std::size_t>(bs ? 2 * ext : ext), bfloat16(1.0f));
+    std::vector<bfloat16> X(static_cast<std::size_t>(bs ? bs + ext : ext), bfloat16(1.0f));
     std::vector<char> read(X.size(), 0);
     for (std::int64_t g = 0; g < (bs ? batch : 1); ++g)
       for (auto o : offs) read[static_cast<std::size_t>(g * bs + o)] = 1;

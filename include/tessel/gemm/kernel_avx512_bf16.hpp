@@ -249,8 +249,38 @@ TESSEL_TARGET_AVX512 inline bool run_has_tiny(const std::uint16_t* p, std::int64
 TESSEL_SIMD_CODE_END
 #endif
 
+// Runs of elements to scan, merged: a run that starts inside (or right at the end of) the
+// previous one extends it, so elements the engine reads through several batches (or rows)
+// that tile memory without gaps are scanned as one long run. The multi-head A1 [M, G·K] as
+// G batches of M×K is one run of M·G·K elements instead of M·G runs of K, visited row after
+// row instead of batch after batch (which walked A1's rows G times, a page per row, and cost
+// as much as a pass over memory per batch); W1 [G·K, N] as G batches of K×N is one run.
+// A merged run covers exactly the union of its parts, so the set of elements scanned (all
+// the engine reads, nothing else) is unchanged.
+struct Bf16RunScan {
+  const std::uint16_t* base;
+  bool (*run)(const std::uint16_t*, std::int64_t);
+  std::int64_t s = 0, e = 0;  // the pending run [s, e), elements from base; empty when s == e
+  // Adds [s2, s2 + len); true if a finished run had a tiny element.
+  bool add(std::int64_t s2, std::int64_t len) {
+    if (e > s && s2 >= s && s2 <= e) {
+      e = std::max(e, s2 + len);
+      return false;
+    }
+    const bool tiny = flush();
+    s = s2, e = s2 + len;
+    return tiny;
+  }
+  bool flush() {
+    const bool tiny = e > s && run(base + s, e - s);
+    s = e = 0;
+    return tiny;
+  }
+};
+
 // Whether any element of the rows × cols operand o, in any of `batch` batches, is tiny:
-// every element the engine reads, once, runs along a unit-stride axis vectorised.
+// every element the engine reads, once (overlapping batches aside), runs along a
+// unit-stride axis vectorised and merged (Bf16RunScan).
 inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t batch, std::int64_t rows,
                                   std::int64_t cols) {
   if (batch <= 0 || rows <= 0 || cols <= 0) return false;
@@ -258,22 +288,36 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
 #if defined(TESSEL_HAVE_X86_TARGETS)
   if (cpu_features().has_avx512_path()) run = isa_avx512_bf16::run_has_tiny;
 #endif
+  const auto* base = reinterpret_cast<const std::uint16_t*>(o.data);
   const std::int64_t batches = o.batch_stride == 0 ? 1 : batch;  // stride 0: one matrix
-  for (std::int64_t g = 0; g < batches; ++g) {
-    const auto* base = reinterpret_cast<const std::uint16_t*>(o.batch(g));
-    if (o.cols.is_unit()) {
-      for (std::int64_t r = 0; r < rows; ++r)
-        if (run(base + o.rows.offset(r), cols)) return true;
-    } else if (o.rows.is_unit()) {
-      for (std::int64_t c = 0; c < cols; ++c)
-        if (run(base + o.cols.offset(c), rows)) return true;
+  const bool unit_cols = o.cols.is_unit();
+  if (unit_cols || o.rows.is_unit()) {
+    // Lines (rows, or columns of a transposed operand) of `len` consecutive elements.
+    const Axis& lines = unit_cols ? o.rows : o.cols;
+    const std::int64_t nlines = unit_cols ? rows : cols, len = unit_cols ? cols : rows;
+    Bf16RunScan scan{base, run};
+    // Batches inside a line's stride (column blocks of the same rows) are visited line by
+    // line, each line through all batches, so that they can merge; otherwise batch by batch.
+    const bool lines_outer = batches > 1 && lines.index == nullptr && lines.inner == 0 &&
+                             std::abs(o.batch_stride) < std::abs(lines.stride);
+    if (lines_outer) {
+      for (std::int64_t l = 0; l < nlines; ++l)
+        for (std::int64_t g = 0; g < batches; ++g)
+          if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
     } else {
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t ro = o.rows.offset(r);
-        unsigned bad = 0;
-        for (std::int64_t c = 0; c < cols; ++c) bad |= bf16_bits_tiny(base[ro + o.cols.offset(c)]);
-        if (bad) return true;
-      }
+      for (std::int64_t g = 0; g < batches; ++g)
+        for (std::int64_t l = 0; l < nlines; ++l)
+          if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
+    }
+    return scan.flush();
+  }
+  for (std::int64_t g = 0; g < batches; ++g) {
+    const std::uint16_t* b = base + g * o.batch_stride;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t ro = o.rows.offset(r);
+      unsigned bad = 0;
+      for (std::int64_t c = 0; c < cols; ++c) bad |= bf16_bits_tiny(b[ro + o.cols.offset(c)]);
+      if (bad) return true;
     }
   }
   return false;
