@@ -87,7 +87,7 @@ TEMPLATE_TEST_CASE("gemm: every path, layout and edge size against fp64", "[gemm
 }
 
 TEMPLATE_TEST_CASE("gemm: primes and multi-block sizes", "[gemm]", float, float16, bfloat16) {
-  const std::vector<Shape> shapes = {{2, 67, 131, 97}, {1, 257, 61, 211}, {3, 37, 263, 64}};
+  const std::vector<Shape> shapes = {{2, 67, 131, 97}, {1, 257, 61, 211}, {3, 37, 263, 64}, {2, 45, 140, 700}};
   for (Isa isa : available_isas())
     SECTION(std::string(tessel::isa_name(isa))) {
       sweep<TestType>(isa, {kPlain, kTransA | kGatherK, kTransB | kScatterC | kAccumulate, kMerged | kSharedB}, shapes);
@@ -147,4 +147,63 @@ TEMPLATE_TEST_CASE("gemm: large sweep", "[gemm][long]", float, float16, bfloat16
       for (std::int64_t k : {1, 2, 63, 64, 65, 129, 300, 700}) shapes.push_back({1, m, n, k});
   for (Isa isa : available_isas())
     SECTION(std::string(tessel::isa_name(isa))) { sweep<TestType>(isa, all_layouts(), shapes); }
+}
+
+namespace {
+
+// Runs p as given and transposed (Cᵀ = Bᵀ·Aᵀ) on one kernel; returns both Cs.
+template <class Kernel, class T>
+std::pair<std::vector<T>, std::vector<T>> as_given_and_transposed(std::int64_t batch, std::int64_t m, std::int64_t n,
+                                                                  std::int64_t k, bool trans_a, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<T> A(static_cast<std::size_t>(batch * m * k)), B(static_cast<std::size_t>(batch * k * n));
+  for (auto& v : A) v = random_value<T>(rng);
+  for (auto& v : B) v = random_value<T>(rng);
+  std::vector<T> C1(static_cast<std::size_t>(batch * m * n)), C2(C1.size());
+  GemmProblem<T> p;
+  p.batch = batch, p.m = m, p.n = n, p.k = k;
+  // A row-major, or stored k-major like A3ᵀ in dW1 = A3ᵀ·dO3.
+  p.a = {A.data(), m * k, trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
+  p.b = {B.data(), k * n, Axis::strided(n), Axis::strided(1)};
+  p.c = {C1.data(), m * n, Axis::strided(n), Axis::strided(1)};
+  tessel::detail::run_gemm_as_given<Kernel>(p);
+  p.c.data = C2.data();
+  tessel::detail::run_gemm_as_given<Kernel>(tessel::detail::transposed(p));
+  return {C1, C2};
+}
+
+template <class Kernel, class T>
+void check_transposed_same_bits(const char* name) {
+  // dW-like shapes: a few rows, many columns, a long k (several k blocks on every path).
+  struct S { std::int64_t batch, m, n, k; bool trans_a; };
+  for (const S s : {S{2, 64, 150, 600, true}, S{1, 17, 3, 300, false}, S{1, 30, 95, 1100, true}}) {
+    const auto [c1, c2] = as_given_and_transposed<Kernel, T>(s.batch, s.m, s.n, s.k, s.trans_a, 7);
+    std::int64_t differ = 0;
+    for (std::size_t x = 0; x < c1.size(); ++x) differ += bits_of(c1[x]) != bits_of(c2[x]);
+    INFO(name << " m " << s.m << " n " << s.n << " k " << s.k);
+    CHECK(differ == 0);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("gemm: a problem run transposed gives the same bits", "[gemm]", float, float16, bfloat16) {
+  // run_gemm runs some problems as Cᵀ = Bᵀ·Aᵀ (transpose_pays); the products and their order
+  // are the same either way, so the result must be too, to the bit, on every kernel.
+  using namespace tessel::detail;
+  check_transposed_same_bits<ScalarKernel, TestType>("scalar");
+  const auto isas = available_isas();
+  auto has = [&](Isa i) { return std::find(isas.begin(), isas.end(), i) != isas.end(); };
+  if (has(Isa::avx2)) check_transposed_same_bits<Avx2Kernel, TestType>("avx2");
+  if (has(Isa::avx512)) check_transposed_same_bits<Avx512Kernel, TestType>("avx512");
+  if constexpr (std::is_same_v<TestType, bfloat16>)
+    if (has(Isa::avx512) && dpbf16_available()) check_transposed_same_bits<Avx512Bf16Kernel, TestType>("avx512 vdpbf16ps");
+}
+
+TEST_CASE("gemm: which problems run transposed", "[gemm]") {
+  using tessel::detail::transpose_pays;
+  CHECK(transpose_pays(14, 32, 64, 1024, 2048));     // dW1 of the multi-head workloads
+  CHECK_FALSE(transpose_pays(14, 32, 1024, 64, 2048));  // its transpose: never both ways
+  CHECK_FALSE(transpose_pays(14, 32, 4096, 128, 128));  // forward: short k
+  CHECK_FALSE(transpose_pays(14, 32, 128, 128, 4096));  // no better fill
 }

@@ -76,8 +76,31 @@ inline constexpr bool kernel_spreads_stores = [] {
   else return false;
 }();
 
+// C = A·B computed as Cᵀ = Bᵀ·Aᵀ: the same products summed in the same order (a·b = b·a
+// exactly, and the k blocks do not change), so the same bits; only the roles of the tile's
+// rows and columns change.
+template <class T>
+GemmProblem<T> transposed(const GemmProblem<T>& p) {
+  GemmProblem<T> t = p;
+  t.m = p.n, t.n = p.m;
+  t.a = Operand<const T>{p.b.data, p.b.batch_stride, p.b.cols, p.b.rows};
+  t.b = Operand<const T>{p.a.data, p.a.batch_stride, p.a.cols, p.a.rows};
+  t.c = Operand<T>{p.c.data, p.c.batch_stride, p.c.cols, p.c.rows};
+  return t;
+}
+
+// Whether Cᵀ = Bᵀ·Aᵀ fills the MR×NR tiles better: dW = A3ᵀ·dO3 has m = e (64), which 14-row
+// tiles pad to 70, while its n (1024) fills them to 99 %. Only for a long k, where storing
+// C (then along its columns) is a small part of the work. Depends on the shape only.
+inline bool transpose_pays(int mr, int nr, std::int64_t m, std::int64_t n, std::int64_t k) {
+  if (k < 256 || m <= 0 || n <= 0) return false;
+  auto fill = [](std::int64_t x, std::int64_t r) { return double(x) / double((x + r - 1) / r * r); };
+  return fill(n, mr) * fill(m, nr) > 1.03 * fill(m, mr) * fill(n, nr);
+}
+
+// Runs p as given (run_gemm below may run it transposed).
 template <class Kernel, class T>
-void run_gemm(const GemmProblem<T>& p) {
+void run_gemm_as_given(const GemmProblem<T>& p) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   constexpr Isa I = Kernel::isa;
   constexpr bool kSpread = kernel_spreads_stores<Kernel, T>;
@@ -155,12 +178,20 @@ void run_gemm(const GemmProblem<T>& p) {
       if (!have_b) kernel_pack_b<Kernel>(p.b, g, p0, kc, j0, nc, bp);
       // A is packed one MR-row panel at a time, right before its row of tiles, while the
       // next panel's rows are prefetched: the panel stays in L1 and A's memory reads overlap
-      // the arithmetic.
-      float* ap = ws.a.floats(MR * kc);
+      // the arithmetic. Except a transposed A (contiguous along m) on the fp32 panels: its
+      // whole block is packed at once, so that each of its k lines is read start to end
+      // (pack.hpp: pack_lines).
+      constexpr bool kFp32Panels = !requires { Kernel::template pack_a<T>(p.a, 0, 0, 0, 0, 0, nullptr); };
+      const bool a_block = kFp32Panels && I == Isa::avx512 && p.a.rows.is_unit() && !p.a.cols.is_unit();
+      float* const ablock = ws.a.floats((a_block ? mc_pad : MR) * kc);
+      if (a_block) kernel_pack_a<Kernel>(p.a, g, i0, mc, p0, kc, ablock);
       for (std::int64_t ir = 0; ir < mc_pad; ir += MR) {
         const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
-        kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ap);
-        if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
+        const float* const ap = a_block ? ablock + ir * kc : ablock;
+        if (!a_block) {
+          kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ablock);
+          if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
+        }
         float* const strip = one_block ? cbuf : cbuf + ir * ldc;
         if constexpr (kSpread) {
           if (spread && last) {
@@ -228,6 +259,12 @@ void run_gemm(const GemmProblem<T>& p) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
   if (stream) _mm_sfence();  // make the non-temporal stores visible before returning
 #endif
+}
+
+template <class Kernel, class T>
+void run_gemm(const GemmProblem<T>& p) {
+  if (transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k)) run_gemm_as_given<Kernel>(transposed(p));
+  else run_gemm_as_given<Kernel>(p);
 }
 
 TESSEL_SIMD_CODE_END

@@ -15,6 +15,7 @@
 
 #include "../core/dtype.hpp"
 #include "../simd/convert.hpp"
+#include "../simd/prefetch.hpp"
 #include "blocking.hpp"
 #include "problem.hpp"
 #include "../simd/target.hpp"
@@ -104,6 +105,46 @@ TESSEL_TARGET_AVX512 void interleave_lines(const T* const* line, int nlines, std
   }
 }
 
+// Packs n values along lines into W-wide panels (W <= 32):
+//   out[(j / W)·W·kc + p·W + j % W] = float(line_p[j])   p < kc, j < n (zeros up to whole W)
+// where line_p = base + axis.offset(p0 + p) holds n contiguous values: the A-panel pack of a
+// transposed A (lines along m) and the B-panel pack of a row-major B (lines along n). The
+// lines are usually far apart, and often a power of two apart (rows of a [tokens, heads·e]
+// tensor), so their first W values all fall in one cache set: walking them panel by panel
+// would evict each line before the next panel came back for the rest of it. So each line is
+// read once, start to end, into every panel (p outer), and prefetched a few lines ahead
+// (no hardware prefetcher follows such jumps).
+template <int W, class T>
+TESSEL_TARGET_AVX512 void pack_lines(const T* base, const Axis& axis, std::int64_t p0, std::int64_t kc, std::int64_t n,
+                                     float* out) {
+  static_assert(W <= 32);
+  constexpr int kAhead = 8;
+  constexpr auto s0 = static_cast<__mmask16>(W >= 16 ? 0xffff : (1u << W) - 1);
+  constexpr auto s1 = static_cast<__mmask16>(W >= 32 ? 0xffff : W > 16 ? (1u << (W - 16)) - 1 : 0);
+  const std::int64_t panels = (n + W - 1) / W;
+  const std::int64_t line_bytes = n * static_cast<std::int64_t>(sizeof(T));
+  auto fetch = [&](std::int64_t p) {
+    const char* line = reinterpret_cast<const char*>(base + axis.offset(p0 + p));
+    for (std::int64_t o = 0; o < line_bytes; o += 64) prefetch_line(line + o);
+    prefetch_line(line + line_bytes - 1);
+  };
+  for (std::int64_t p = 0; p < std::min<std::int64_t>(kAhead, kc); ++p) fetch(p);
+  for (std::int64_t p = 0; p < kc; ++p) {
+    if (p + kAhead < kc) fetch(p + kAhead);
+    const T* line = base + axis.offset(p0 + p);
+    float* o = out + p * W;
+    for (std::int64_t q = 0; q < panels; ++q, o += W * kc, line += W) {
+      const std::int64_t left = n - q * W;
+      const auto m0 = static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
+      _mm512_mask_storeu_ps(o, s0, load16(line, m0));
+      if constexpr (W > 16) {
+        const auto m1 = static_cast<__mmask16>(left >= 32 ? 0xffff : left > 16 ? (1u << (left - 16)) - 1 : 0);
+        _mm512_mask_storeu_ps(o + 16, s1, load16(line + 16, m1));
+      }
+    }
+  }
+}
+
 }  // namespace isa_avx512
 #endif
 
@@ -119,8 +160,8 @@ inline void prefetch_a(const Operand<const T>& a, std::int64_t g, std::int64_t i
   const std::int64_t bytes = kc * static_cast<std::int64_t>(sizeof(T));
   for (std::int64_t r = 0; r < rows; ++r) {
     const char* q = reinterpret_cast<const char*>(base + a.rows.offset(i0 + r) + p0);
-    for (std::int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(q + o);
-    __builtin_prefetch(q + bytes - 1);
+    for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(q + o);
+    prefetch_line(q + bytes - 1);
   }
 }
 
@@ -129,6 +170,15 @@ template <Isa I, int MR, class T>
 void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc, std::int64_t p0,
             std::int64_t kc, float* out) {
   const T* base = a.batch(g);
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if constexpr (I == Isa::avx512 && MR <= 32) {
+    if (a.rows.is_unit() && !a.cols.is_unit()) {
+      // A transposed A (or A3ᵀ gathered along k): lines along m, all panels at once.
+      isa_avx512::pack_lines<MR>(base + i0, a.cols, p0, kc, mc, out);
+      return;
+    }
+  }
+#endif
   alignas(64) float row[kMaxKc];
   for (std::int64_t ip = 0; ip < mc; ip += MR) {
     float* panel = out + ip * kc;
@@ -150,6 +200,7 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
     } else if (a.rows.is_unit()) {
       // Columns are contiguous along m (a transposed A, or A3ᵀ gathered along k).
       const T* col0 = base + i0 + ip;
+
       for (std::int64_t p = 0; p < kc; ++p) load_run<I>(col0 + a.cols.offset(p0 + p), panel + p * MR, rows);
     } else {
       std::int64_t roff[MR];
@@ -170,6 +221,15 @@ template <Isa I, int NR, class T>
 void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t j0,
             std::int64_t nc, float* out) {
   const T* base = b.batch(g);
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if constexpr (I == Isa::avx512 && NR <= 32) {
+    if (b.cols.is_unit()) {
+      // Rows of B contiguous along n (W1, dO3): each row once, into every panel.
+      isa_avx512::pack_lines<NR>(base + j0, b.rows, p0, kc, nc, out);
+      return;
+    }
+  }
+#endif
   alignas(64) float col[kMaxKc];
   for (std::int64_t jp = 0; jp < nc; jp += NR) {
     float* panel = out + jp * kc;
@@ -177,6 +237,7 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
     if (b.cols.is_unit()) {
       // Rows of B are contiguous along n (W1 row-major): a straight copy per k.
       const T* c0 = base + j0 + jp;
+
       for (std::int64_t p = 0; p < kc; ++p) {
         load_run<I>(c0 + b.rows.offset(p0 + p), panel + p * NR, cols);
         for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
