@@ -22,6 +22,7 @@
 
 #include <tessel/gemm/gemm.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -103,9 +104,30 @@ double wall_seconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
+// A buffer from tessel's allocator: 2 MiB-aligned with a huge-page hint when large, as
+// tessel::Tensor allocates (and as PyTorch's allocator and most arenas do). The multi-head
+// operands put every row on its own 4 KiB page (rows are 16 KiB apart), which on 4 KiB pages
+// overflows the TLB. Every library in this run reads and writes the same buffers.
+template <class T>
+struct HostArray {
+  T* p = nullptr;
+  std::size_t n = 0;
+  explicit HostArray(std::size_t count)
+      : p(static_cast<T*>(tessel::detail::allocate_bytes(count * sizeof(T)))), n(count) {
+    std::fill(p, p + n, T{});
+  }
+  HostArray(const HostArray&) = delete;
+  HostArray& operator=(const HostArray&) = delete;
+  ~HostArray() { tessel::detail::deallocate_bytes(p); }
+  T* data() { return p; }
+  const T* data() const { return p; }
+  std::size_t size() const { return n; }
+  T& operator[](std::size_t i) { return p[i]; }
+};
+
 template <class T>
 struct Buffers {
-  std::vector<T> a, b, c;
+  HostArray<T> a, b, c;
   explicit Buffers(const Layout& l) : a(l.a_size), b(l.b_size), c(l.c_size) {
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = tessel::from_float<T>(float(int(i * 7 % 13) - 6) * 0.125f);
     for (std::size_t i = 0; i < b.size(); ++i) b[i] = tessel::from_float<T>(float(int(i * 5 % 11) - 5) * 0.125f);
