@@ -59,6 +59,7 @@
 
 #include "../core/dtype.hpp"
 #include "../simd/cpu_features.hpp"
+#include "../simd/prefetch.hpp"
 #include "../simd/target.hpp"
 #include "kernel_avx512.hpp"
 #include "pack.hpp"
@@ -533,7 +534,11 @@ struct Avx512Bf16Kernel {
     const std::int64_t pairs = (kc + 1) / 2;
     const std::int64_t W = a_group(kc);
     // The word of row r, pair q (q0 a multiple of W: the start of a group).
-    auto at = [&](std::uint32_t* panel, std::int64_t r, std::int64_t q) { return panel + q / W * (W * MR) + r * W + q % W; };
+    // (W is 16, or all the pairs when kc < 16: q / W is a shift or 0, never a division.)
+    auto at = [&](std::uint32_t* panel, std::int64_t r, std::int64_t q) {
+      const std::int64_t grp = W == kGroup ? q / kGroup : 0;
+      return panel + grp * (W * MR) + r * W + (q - grp * W);
+    };
     if (a.cols.is_unit() && a.rows.index == nullptr) {
       // The driver prefetches the next panel; fetch the one after it too (A's rows are
       // often pages apart, and one panel of compute is not always enough to hide that).
@@ -541,7 +546,7 @@ struct Avx512Bf16Kernel {
       const std::int64_t bytes = kc * 2;
       for (std::int64_t r = mc + MR; r < mc + 2 * MR; ++r) {
         const char* q = reinterpret_cast<const char*>(base + a.rows.offset(i0 + r) + p0);
-        for (std::int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(q + o);
+        for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(q + o);  // (kept by the compiler)
       }
     }
     for (std::int64_t ip = 0; ip < mc; ip += MR) {
