@@ -512,6 +512,37 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
   }
 }
 
+TEST_CASE("gemm bf16: the guard's answer does not depend on the thread count", "[gemm][bf16][threads]") {
+  // A multi-head A1 [M, G·K] large enough for the scan to split over two threads (as G
+  // batches of M×K column blocks, and as one matrix), B transposed: a tiny value anywhere,
+  // including either side of the split, is found on one thread and on two.
+  const std::int64_t M = 2048, G = 8, K = 520, N = 3;
+  std::vector<bfloat16> A(static_cast<std::size_t>(M * G * K), bfloat16(0.5f)), B(static_cast<std::size_t>(G * K * N), bfloat16(2.0f));
+  GemmProblem<bfloat16> heads;
+  heads.batch = G, heads.m = M, heads.n = N, heads.k = K;
+  heads.a = {A.data(), K, Axis::strided(G * K), Axis::strided(1)};
+  heads.b = {B.data(), K * N, Axis::strided(1), Axis::strided(K)};
+  GemmProblem<bfloat16> whole = heads;
+  whole.batch = 1, whole.k = G * K;
+  whole.a = {A.data(), 0, Axis::strided(G * K), Axis::strided(1)};
+  whole.b = {B.data(), 0, Axis::strided(1), Axis::strided(G * K)};
+  const std::int64_t n = M * G * K;
+  for (GemmProblem<bfloat16>* p : {&heads, &whole}) {
+    for (std::int64_t pos : {std::int64_t{-1}, std::int64_t{0}, n / 2 - 1, n / 2, n / 2 + 1, n / 3, n - K, n - 1}) {
+      if (pos >= 0) A[static_cast<std::size_t>(pos)] = bf16_from_bits(0x0001);
+      bool safe[2];
+      for (int t = 1; t <= 2; ++t) {
+        p->threads = t;
+        safe[t - 1] = tessel::detail::bf16_inputs_dpbf16_safe(*p);
+      }
+      if (pos >= 0) A[static_cast<std::size_t>(pos)] = bfloat16(0.5f);
+      INFO((p == &heads ? "heads" : "one matrix") << ", tiny at " << pos);
+      CHECK(safe[0] == (pos < 0));
+      CHECK(safe[1] == safe[0]);
+    }
+  }
+}
+
 TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 limitation)", "[.][denormal][gemm][bf16]") {
   struct Case {
     const char* name;
