@@ -513,9 +513,10 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
 }
 
 TEST_CASE("gemm bf16: the guard's answer does not depend on the thread count", "[gemm][bf16][threads]") {
-  // A multi-head A1 [M, G·K] large enough for the scan to split over two threads (as G
-  // batches of M×K column blocks, and as one matrix), B transposed: a tiny value anywhere,
-  // including either side of the split, is found on one thread and on two.
+  // A multi-head A1 [M, G·K] of 8.5 M elements (as G batches of M×K column blocks, whose
+  // runs the scan merges, and as one matrix), B transposed: a tiny value anywhere (first,
+  // last, either side of the middle) is found, and the answer is the same whether the call
+  // asks for one thread or two (a scan split over threads must keep it so).
   const std::int64_t M = 2048, G = 8, K = 520, N = 3;
   std::vector<bfloat16> A(static_cast<std::size_t>(M * G * K), bfloat16(0.5f)), B(static_cast<std::size_t>(G * K * N), bfloat16(2.0f));
   GemmProblem<bfloat16> heads;

@@ -15,9 +15,8 @@
 // a time where an axis is unit-stride, runs that touch merged into one, e.g. all the heads'
 // column blocks of A1) finds no nonzero finite element with |x| < 2^-40 (bfloat16 exponent
 // field < 127 - 40); otherwise the whole call takes the fma route. The scan sees only the
-// inputs and its answer is an OR over all of them (large operands are split over the
-// call's threads), so the choice, and the bits, do not depend on the thread count. Why
-// 2^-40 suffices: see Numerics.
+// inputs, on one thread, so the choice, and the bits, do not depend on the thread count.
+// Why 2^-40 suffices: see Numerics.
 //
 //   (unset), TESSEL_BF16_ROUTE=auto   measure once; use vdpbf16ps where it is clearly
 //                                     faster and the call's inputs pass the guard
@@ -65,7 +64,6 @@
 #include <type_traits>
 
 #include "../core/dtype.hpp"
-#include "../core/threads.hpp"
 #include "../simd/cpu_features.hpp"
 #include "../simd/prefetch.hpp"
 #include "../simd/target.hpp"
@@ -287,16 +285,13 @@ struct Bf16RunScan {
   }
 };
 
-// Elements of a scan per thread: below this a second thread costs more than it saves.
-inline constexpr std::int64_t kBf16ScanPerThread = std::int64_t(1) << 22;
-
 // Whether any element of the rows × cols operand o, in any of `batch` batches, is tiny:
 // every element the engine reads, once (overlapping batches aside), runs along a
-// unit-stride axis vectorised and merged (Bf16RunScan). A large operand is cut into
-// contiguous ranges of its runs, one per thread (up to `threads`, as the call's GEMM would
-// use): the answer is the OR over all of them, so it does not depend on the thread count.
+// unit-stride axis vectorised and merged (Bf16RunScan), on one thread. (Split over the
+// call's two threads, the mh32 A scan took 1.0 instead of 1.4 ms, yet the call as a whole
+// ran ~20 % slower on two threads in bench_gemm: measured, so not done.)
 inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t batch, std::int64_t rows,
-                                  std::int64_t cols, int threads = 1) {
+                                  std::int64_t cols) {
   if (batch <= 0 || rows <= 0 || cols <= 0) return false;
   bool (*run)(const std::uint16_t*, std::int64_t) = bf16_run_has_tiny_scalar;
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -313,27 +308,17 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
     // line, each line through all batches, so that they can merge; otherwise batch by batch.
     const bool lines_outer = batches > 1 && lines.index == nullptr && lines.inner == 0 &&
                              std::abs(o.batch_stride) < std::abs(lines.stride);
-    const std::int64_t inner = lines_outer ? batches : nlines, items = batches * nlines;
-    // Runs [i0, i1) of the (outer, inner) order.
-    auto scan_items = [&](std::int64_t i0, std::int64_t i1) {
-      Bf16RunScan scan{base, run};
-      std::int64_t u = i0 / inner, v = i0 - u * inner;
-      for (std::int64_t i = i0; i < i1; ++i) {
-        const std::int64_t g = lines_outer ? v : u, l = lines_outer ? u : v;
-        if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
-        if (++v == inner) v = 0, ++u;
-      }
-      return scan.flush();
-    };
-    const int t = threads_for_call(threads, items * len / kBf16ScanPerThread);
-    if (t <= 1 || items < t) return scan_items(0, items);
-    std::atomic<bool> tiny{false};
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(t) schedule(static, 1)
-#endif
-    for (int w = 0; w < t; ++w)
-      if (scan_items(items * w / t, items * (w + 1) / t)) tiny.store(true, std::memory_order_relaxed);
-    return tiny.load();
+    Bf16RunScan scan{base, run};
+    if (lines_outer) {
+      for (std::int64_t l = 0; l < nlines; ++l)
+        for (std::int64_t g = 0; g < batches; ++g)
+          if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
+    } else {
+      for (std::int64_t g = 0; g < batches; ++g)
+        for (std::int64_t l = 0; l < nlines; ++l)
+          if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
+    }
+    return scan.flush();
   }
   for (std::int64_t g = 0; g < batches; ++g) {
     const std::uint16_t* b = base + g * o.batch_stride;
@@ -350,8 +335,7 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
 // Whether p's inputs pass the guard: no tiny element in A (m × k) or B (k × n).
 inline bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16>& p) {
   if (p.m <= 0 || p.n <= 0 || p.k <= 0) return true;
-  return !bf16_operand_has_tiny(p.a, p.batch, p.m, p.k, p.threads) &&
-         !bf16_operand_has_tiny(p.b, p.batch, p.k, p.n, p.threads);
+  return !bf16_operand_has_tiny(p.a, p.batch, p.m, p.k) && !bf16_operand_has_tiny(p.b, p.batch, p.k, p.n);
 }
 
 // The route the AVX-512 path takes for p: fma unless bf16_route() is dpbf16; then dpbf16
