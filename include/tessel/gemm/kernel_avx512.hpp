@@ -72,19 +72,10 @@ struct Avx512Kernel {
   template <class T>
   static constexpr bool spread_store = std::is_same_v<T, float> || std::is_same_v<T, float16>;
 
-  // Vector q of row r of a pending tile.
-  template <class T>
-  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void store_vec(const PendingTile<T, MR>& pt, int r, int q) {
-    const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
-    const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
-    isa_avx512::store16(pt.dst[r] + 16 * q, v, m, pt.stream);
-  }
-
-  // Writes all of a pending tile now.
+  // Writes all of a pending tile now (the driver's last tile of a unit).
   template <class T>
   TESSEL_TARGET_AVX512 static void flush(const PendingTile<T, MR>& pt) {
-    for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
-      for (int q = 0; q < pt.nv; ++q) store_vec(pt, r, q);
+    isa_avx512::flush_pending(pt);
   }
 
   // run(kc, Ap, Bp, C, ldc, accumulate), writing all of `pending` to C meanwhile (its source
@@ -106,7 +97,7 @@ struct Avx512Kernel {
         fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
       }
       if (r < prow) {
-        store_vec(pending, r, q);
+        isa_avx512::store_pending(pending, r, q);
         if (++q == pending.nv) q = 0, ++r;
       }
     }
@@ -114,7 +105,7 @@ struct Avx512Kernel {
       fma_step(c, Ap + p * MR, Bp + p * NR);
     }
     for (; r < prow; ++r, q = 0)
-      for (; q < pending.nv; ++q) store_vec(pending, r, q);
+      for (; q < pending.nv; ++q) isa_avx512::store_pending(pending, r, q);
     write_tile<MR>(C, ldc, c, accumulate);
   }
 

@@ -445,20 +445,10 @@ struct Avx512Bf16Kernel {
   template <class T>
   static constexpr bool spread_store = std::is_same_v<T, bfloat16>;
 
-  // Vector q of row r of a pending tile, rounded to bfloat16 exactly as store_block does
-  // (isa_avx512::store16: round to nearest even, NaN made quiet).
-  template <class T>
-  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void store_vec(const PendingTile<T, MR>& pt, int r, int q) {
-    const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
-    const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
-    isa_avx512::store16(pt.dst[r] + 16 * q, v, m, pt.stream);
-  }
-
-  // Writes all of a pending tile now.
+  // Writes all of a pending tile now (the driver's last tile of a unit).
   template <class T>
   TESSEL_TARGET_AVX512 static void flush(const PendingTile<T, MR>& pt) {
-    for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
-      for (int q = 0; q < pt.nv; ++q) store_vec(pt, r, q);
+    isa_avx512::flush_pending(pt);
   }
 
   // The tile, and with Store the pending tile written meanwhile: one vector per k pair (two
@@ -482,17 +472,17 @@ struct Avx512Bf16Kernel {
     int r = 0, q = 0;
     std::int64_t extra = Store ? std::int64_t(prow) * nv - pairs : 0;
     // (A macro rather than a lambda: GCC's lambdas do not inherit the target attributes.)
-#define TESSEL_BF16_STORE_SLOT()                 \
-  if constexpr (Store) {                         \
-    if (r < prow) {                              \
-      store_vec(*pt, r, q);                      \
-      if (++q == nv) q = 0, ++r;                 \
-      if (extra > 0 && r < prow) {               \
-        --extra;                                 \
-        store_vec(*pt, r, q);                    \
-        if (++q == nv) q = 0, ++r;               \
-      }                                          \
-    }                                            \
+#define TESSEL_BF16_STORE_SLOT()                      \
+  if constexpr (Store) {                              \
+    if (r < prow) {                                   \
+      isa_avx512::store_pending(*pt, r, q);           \
+      if (++q == nv) q = 0, ++r;                      \
+      if (extra > 0 && r < prow) {                    \
+        --extra;                                      \
+        isa_avx512::store_pending(*pt, r, q);         \
+        if (++q == nv) q = 0, ++r;                    \
+      }                                               \
+    }                                                 \
   }
     if (kc >= kGroup) {
       const std::uint32_t* b = B;
@@ -512,7 +502,7 @@ struct Avx512Bf16Kernel {
 #undef TESSEL_BF16_STORE_SLOT
     if constexpr (Store) {
       for (; r < prow; ++r, q = 0)
-        for (; q < nv; ++q) store_vec(*pt, r, q);
+        for (; q < nv; ++q) isa_avx512::store_pending(*pt, r, q);
     }
     write_tile<MR>(C, ldc, c, accumulate);
   }

@@ -312,6 +312,25 @@ struct PendingTile {
   bool stream = false;
 };
 
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+// Vector q of row r of a pending tile: fp32 from the driver's buffer, converted to T with
+// store16's rounding (round to nearest even, NaN made quiet), masked by head and tail.
+template <class T, int MR>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending(const PendingTile<T, MR>& pt, int r, int q) {
+  const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
+  const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
+  store16(pt.dst[r] + 16 * q, v, m, pt.stream);
+}
+// Writes all of a pending tile now.
+template <class T, int MR>
+TESSEL_TARGET_AVX512 void flush_pending(const PendingTile<T, MR>& pt) {
+  for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
+    for (int q = 0; q < pt.nv; ++q) store_pending(pt, r, q);
+}
+}  // namespace isa_avx512
+#endif
+
 // Writes the fp32 block buffer (mc×nc, leading dimension ldc) to C[i0 :, j0 :] of batch g,
 // converting to T with one rounding (after adding C's old value when accumulating).
 template <Isa I, class T>
