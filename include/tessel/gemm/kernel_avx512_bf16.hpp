@@ -542,10 +542,7 @@ struct Avx512Bf16Kernel {
       // often pages apart, and one panel of compute is not always enough to hide that).
       // Rows past the end of A are harmless here: a prefetch never faults.
       const std::int64_t bytes = kc * 2;
-      for (std::int64_t r = mc + MR; r < mc + 2 * MR; ++r) {
-        const char* q = reinterpret_cast<const char*>(base + a.rows.offset(i0 + r) + p0);
-        for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(q + o);  // (kept by the compiler)
-      }
+      for (std::int64_t r = mc + MR; r < mc + 2 * MR; ++r) prefetch_bytes(base + a.rows.offset(i0 + r) + p0, bytes);
     }
     for (std::int64_t ip = 0; ip < mc; ip += MR) {
       auto* panel = reinterpret_cast<std::uint32_t*>(out + ip * kc);

@@ -123,11 +123,7 @@ TESSEL_TARGET_AVX512 void pack_lines(const T* base, const Axis& axis, std::int64
   constexpr auto s1 = static_cast<__mmask16>(W >= 32 ? 0xffff : W > 16 ? (1u << (W - 16)) - 1 : 0);
   const std::int64_t panels = (n + W - 1) / W;
   const std::int64_t line_bytes = n * static_cast<std::int64_t>(sizeof(T));
-  auto fetch = [&](std::int64_t p) {
-    const char* line = reinterpret_cast<const char*>(base + axis.offset(p0 + p));
-    for (std::int64_t o = 0; o < line_bytes; o += 64) prefetch_line(line + o);
-    prefetch_line(line + line_bytes - 1);
-  };
+  auto fetch = [&](std::int64_t p) { prefetch_bytes(base + axis.offset(p0 + p), line_bytes); };
   for (std::int64_t p = 0; p < std::min<std::int64_t>(kAhead, kc); ++p) fetch(p);
   for (std::int64_t p = 0; p < kc; ++p) {
     if (p + kAhead < kc) fetch(p + kAhead);
@@ -158,11 +154,7 @@ inline void prefetch_a(const Operand<const T>& a, std::int64_t g, std::int64_t i
   if (!a.cols.is_unit()) return;
   const T* base = a.batch(g);
   const std::int64_t bytes = kc * static_cast<std::int64_t>(sizeof(T));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const char* q = reinterpret_cast<const char*>(base + a.rows.offset(i0 + r) + p0);
-    for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(q + o);
-    prefetch_line(q + bytes - 1);
-  }
+  for (std::int64_t r = 0; r < rows; ++r) prefetch_bytes(base + a.rows.offset(i0 + r) + p0, bytes);
 }
 
 // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels.

@@ -6,6 +6,8 @@
 // prefetch is issued exactly where the code says.
 #pragma once
 
+#include <cstdint>
+
 #include "target.hpp"
 
 namespace tessel::detail {
@@ -19,6 +21,14 @@ TESSEL_ALWAYS_INLINE void prefetch_line(const void* p) {
 #else
   (void)p;
 #endif
+}
+
+// Prefetches every cache line of the `bytes` bytes at p (a run that may start mid-line).
+TESSEL_ALWAYS_INLINE void prefetch_bytes(const void* p, std::int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  if (bytes <= 0) return;
+  for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(c + o);
+  prefetch_line(c + bytes - 1);
 }
 
 }  // namespace tessel::detail
