@@ -300,6 +300,21 @@ TEST_CASE("gemm bf16: the route choice", "[gemm][bf16]") {
 // limitation of the forced route and stays hidden.
 namespace {
 bfloat16 bf16_from_bits(std::uint16_t b) { return bfloat16::from_bits(b); }
+// C (1×1) = A (1×k) · B (k×1): the dot product of A and B rounded to bfloat16 vectors.
+struct DotProblem {
+  std::vector<bfloat16> A, B;
+  bfloat16 C{0.0f};
+  GemmProblem<bfloat16> p;
+  DotProblem(const std::vector<float>& a, const std::vector<float>& b) {
+    const auto k = static_cast<std::int64_t>(a.size());
+    for (std::int64_t q = 0; q < k; ++q) A.push_back(bfloat16(a[q])), B.push_back(bfloat16(b[q]));
+    p.m = 1, p.n = 1, p.k = k;
+    p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
+    p.b = {B.data(), 0, Axis::strided(1), Axis::strided(1)};
+    p.c = {&C, 0, Axis::strided(1), Axis::strided(1)};
+  }
+  DotProblem(const DotProblem&) = delete;  // p points into this object
+};
 bool route_forced_dpbf16() {
   const char* env = std::getenv("TESSEL_BF16_ROUTE");
   return env != nullptr && std::string(env) == "dpbf16";
@@ -321,15 +336,11 @@ TEST_CASE("gemm bf16: the default route keeps denormal inputs and products", "[g
                                    {{std::ldexp(1.0f, -60), std::ldexp(1.0f, -60)}, {std::ldexp(1.0f, -60), std::ldexp(1.0f, -60)}},
                                    {{std::ldexp(1.0f, -41)}, {std::ldexp(1.0f, -90)}}};
   for (const Case& c : cases) {
-    const std::int64_t k = static_cast<std::int64_t>(c.a.size());
-    std::vector<bfloat16> A(k), B(k);
-    for (std::int64_t q = 0; q < k; ++q) A[q] = bfloat16(c.a[q]), B[q] = bfloat16(c.b[q]);
-    bfloat16 C(0.0f);
-    GemmProblem<bfloat16> p;
-    p.m = 1, p.n = 1, p.k = k;
-    p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-    p.b = {B.data(), 0, Axis::strided(1), Axis::strided(1)};
-    p.c = {&C, 0, Axis::strided(1), Axis::strided(1)};
+    DotProblem d(c.a, c.b);
+    const std::int64_t k = d.p.k;
+    const auto &A = d.A, &B = d.B;
+    const bfloat16& C = d.C;
+    const GemmProblem<bfloat16>& p = d.p;
     CHECK(tessel::detail::bf16_route_for(p) == Bf16Route::fma);  // the guard sees the tiny input
     tessel::detail::gemm(p);
     double ref = 0;
@@ -560,15 +571,11 @@ TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 limitation)", "
   for (Bf16Route r : routes) {
     RouteGuard route(r);
     for (const Case& c : cases) {
-      const std::int64_t k = static_cast<std::int64_t>(c.a.size());
-      std::vector<bfloat16> A(k), B(k);
-      for (std::int64_t q = 0; q < k; ++q) A[q] = bfloat16(c.a[q]), B[q] = bfloat16(c.b[q]);
-      bfloat16 C(0.0f);
-      GemmProblem<bfloat16> p;
-      p.m = 1, p.n = 1, p.k = k;
-      p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-      p.b = {B.data(), 0, Axis::strided(1), Axis::strided(1)};
-      p.c = {&C, 0, Axis::strided(1), Axis::strided(1)};
+      DotProblem d(c.a, c.b);
+      const std::int64_t k = d.p.k;
+      const auto &A = d.A, &B = d.B;
+      const bfloat16& C = d.C;
+      const GemmProblem<bfloat16>& p = d.p;
       tessel::detail::gemm_on(tessel::cpu_features().best_isa(), p);
       double ref = 0, mag = 0;
       for (std::int64_t q = 0; q < k; ++q) {
