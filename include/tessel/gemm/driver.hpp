@@ -22,6 +22,7 @@
 
 #include "../core/threads.hpp"
 #include "../simd/target.hpp"
+#include "block_prefetch.hpp"
 #include "blocking.hpp"
 #include "pack.hpp"
 #include "problem.hpp"
@@ -69,6 +70,12 @@ inline Blocking kernel_blocking(std::int64_t m, std::int64_t n, std::int64_t k, 
     return make_blocking(Kernel::MR, Kernel::NR, m, n, k, cpu);
 }
 
+// Whether Kernel's run can prefetch the unit's next k block as it computes (its optional
+// BlockPrefetch* argument; gemm/block_prefetch.hpp).
+template <class Kernel>
+inline constexpr bool kernel_prefetches_next_block =
+    requires(float* f, BlockPrefetch* next) { Kernel::run(std::int64_t{}, f, f, f, std::int64_t{}, bool{}, next); };
+
 // Whether Kernel can write the previous tile to C while computing the next (run_store).
 template <class Kernel, class T>
 inline constexpr bool kernel_spreads_stores = [] {
@@ -97,6 +104,14 @@ inline bool transpose_pays(int mr, int nr, std::int64_t m, std::int64_t n, std::
   auto fill = [](std::int64_t x, std::int64_t r) { return double(x) / double((x + r - 1) / r * r); };
   return fill(n, mr) * fill(m, nr) > 1.03 * fill(m, mr) * fill(n, nr);
 }
+
+// Whether run_gemm may run a problem transposed with Kernel: unless it says otherwise
+// (static constexpr bool may_run_transposed = false, with the reason).
+template <class Kernel>
+inline constexpr bool kernel_may_run_transposed = [] {
+  if constexpr (requires { Kernel::may_run_transposed; }) return Kernel::may_run_transposed;
+  else return true;
+}();
 
 // Runs p as given (run_gemm below may run it transposed).
 template <class Kernel, class T>
@@ -185,6 +200,16 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
       const bool a_block = kFp32Panels && I == Isa::avx512 && p.a.rows.is_unit() && !p.a.cols.is_unit();
       float* const ablock = ws.a.floats((a_block ? mc_pad : MR) * kc);
       if (a_block) kernel_pack_a<Kernel>(p.a, g, i0, mc, p0, kc, ablock);
+      // The next k block's A (and B, unless it is packed already) is fetched into L2 while this
+      // one computes (gemm/block_prefetch.hpp).
+      BlockPrefetch next_block;
+      if constexpr (kernel_prefetches_next_block<Kernel>) {
+        if (!last) {
+          const std::int64_t q0 = p0 + kc, kn = std::min(bk.kc, p.k - q0);
+          next_block.a = block_lines(p.a, g, i0, mc, q0, kn);
+          if (!have_b) next_block.b = block_lines(p.b, g, q0, kn, j0, nc);
+        }
+      }
       for (std::int64_t ir = 0; ir < mc_pad; ir += MR) {
         const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
         const float* const ap = a_block ? ablock + ir * kc : ablock;
@@ -231,7 +256,10 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
         }
         for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
           const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
-          Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0);
+          if constexpr (kernel_prefetches_next_block<Kernel>)
+            Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0, last ? nullptr : &next_block);
+          else
+            Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0);
           if (last) store_block<I>(strip + jr, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
         }
       }
@@ -263,7 +291,7 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
 
 template <class Kernel, class T>
 void run_gemm(const GemmProblem<T>& p) {
-  if (transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k)) run_gemm_as_given<Kernel>(transposed(p));
+  if (kernel_may_run_transposed<Kernel> && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k)) run_gemm_as_given<Kernel>(transposed(p));
   else run_gemm_as_given<Kernel>(p);
 }
 

@@ -21,6 +21,7 @@
 #include "../simd/convert.hpp"
 #include "../simd/cpu_features.hpp"
 #include "../simd/target.hpp"
+#include "block_prefetch.hpp"
 #include "pack.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -109,8 +110,10 @@ struct Avx512Kernel {
     write_tile<MR>(C, ldc, c, accumulate);
   }
 
+  // With `next`, one line of the unit's next k block is prefetched per two k steps
+  // (gemm/block_prefetch.hpp).
   TESSEL_TARGET_AVX512 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                       std::int64_t ldc, bool accumulate) {
+                                       std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
@@ -121,6 +124,7 @@ struct Avx512Kernel {
       for (int u = 0; u < 2; ++u) {
         fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
       }
+      if (next) next->step();
     }
     if (p < kc) {
       fma_step(c, Ap + p * MR, Bp + p * NR);

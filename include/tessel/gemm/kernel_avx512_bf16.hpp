@@ -67,6 +67,7 @@
 #include "../simd/cpu_features.hpp"
 #include "../simd/prefetch.hpp"
 #include "../simd/target.hpp"
+#include "block_prefetch.hpp"
 #include "kernel_avx512.hpp"
 #include "pack.hpp"
 #include "problem.hpp"
@@ -424,6 +425,11 @@ struct Avx512Bf16Kernel {
   static constexpr Isa isa = Isa::avx512;
   static constexpr int MR = 14;
   static constexpr int NR = 32;
+  // Never run as Cᵀ = Bᵀ·Aᵀ (driver.hpp: transpose_pays): for dW = A3ᵀ·dO that makes dO
+  // the A operand, contiguous along m, whose pairs along k pack panel by panel from lines
+  // pages apart, much slower than packing dO as B rows (M=2048 K=64 N=1024 ×16: 20 %
+  // faster as given, in spite of the 14-row tiles' padding of m = 64).
+  static constexpr bool may_run_transposed = false;
   static constexpr std::int64_t kGroup = 16;  // pairs per row per group of an A panel
 
   // Pairs per row in a group of the A panel for depth kc (the group's row stride in words).
@@ -458,7 +464,8 @@ struct Avx512Bf16Kernel {
   template <bool Store, class T>
   TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
                                                                      float* C, std::int64_t ldc, bool accumulate,
-                                                                     const PendingTile<T, MR>* pt) {
+                                                                     const PendingTile<T, MR>* pt,
+                                                                     BlockPrefetch* next = nullptr) {
     const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
     const auto* B = reinterpret_cast<const std::uint32_t*>(Bp);
     const std::int64_t pairs = (kc + 1) / 2;
@@ -491,12 +498,14 @@ struct Avx512Bf16Kernel {
         for (const std::uint32_t* a = A; b < bend; b += NR, ++a) {
           dp_step(c, a, kGroup, b);
           TESSEL_BF16_STORE_SLOT()
+          if (next) next->step();
         }
       }
     } else {
       for (std::int64_t u = 0; u < pairs; ++u) {
         dp_step(c, A + u, pairs, B + u * NR);
         TESSEL_BF16_STORE_SLOT()
+        if (next) next->step();
       }
     }
 #undef TESSEL_BF16_STORE_SLOT
@@ -507,10 +516,11 @@ struct Avx512Bf16Kernel {
     write_tile<MR>(C, ldc, c, accumulate);
   }
 
-  // C[i*ldc + j] (= or +=) Σ_q A[i,2q]·B[2q,j] + A[i,2q+1]·B[2q+1,j] on the packed panels.
+  // C[i*ldc + j] (= or +=) Σ_q A[i,2q]·B[2q,j] + A[i,2q+1]·B[2q+1,j] on the packed panels;
+  // with `next`, one line of the unit's next k block is prefetched per k pair.
   TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                            std::int64_t ldc, bool accumulate) {
-    compute<false, bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr);
+                                            std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
+    compute<false, bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
   }
 
   // run(), writing all of `pending` to C meanwhile (kernel_avx512.hpp's run_store contract).

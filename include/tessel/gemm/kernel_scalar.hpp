@@ -13,6 +13,12 @@
 //   * With accumulate == false C is only written, never read.
 //   * The sum runs over p in increasing order, in fp32; the result may not depend on
 //     anything but (kc, Ap, Bp), so it cannot depend on the thread count.
+// Optional (the driver asks with `requires`, driver.hpp):
+//   run(kc, Ap, Bp, C, ldc, accumulate, BlockPrefetch* next)  also prefetches the unit's
+//       next k block, one next->step() per step of its k loop (nullptr: none); same result.
+//   run_store / flush / spread_store<T>  write the previous tile to C meanwhile (kernel_avx512.hpp)
+//   pack_a / pack_b / blocking  the kernel's own panel format and cache blocks
+//   may_run_transposed = false  never run as Cᵀ = Bᵀ·Aᵀ (run_gemm)
 #pragma once
 
 #include <cstdint>

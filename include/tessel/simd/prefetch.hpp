@@ -23,6 +23,18 @@ TESSEL_ALWAYS_INLINE void prefetch_line(const void* p) {
 #endif
 }
 
+// Starts loading the cache line holding p into L2 (and the outer levels), not L1: for data
+// needed a whole cache block later, which would only evict the panels in use from L1.
+TESSEL_ALWAYS_INLINE void prefetch_line_l2(const void* p) {
+#if defined(TESSEL_HAVE_X86_TARGETS) && (defined(__GNUC__) || defined(__clang__))
+  asm volatile("prefetcht2 %0" : : "m"(*static_cast<const char*>(p)));
+#elif defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 1);
+#else
+  (void)p;
+#endif
+}
+
 // Prefetches every cache line of the `bytes` bytes at p (a run that may start mid-line).
 TESSEL_ALWAYS_INLINE void prefetch_bytes(const void* p, std::int64_t bytes) {
   const char* c = static_cast<const char*>(p);
