@@ -25,7 +25,7 @@ struct LineRuns {
   Axis axis;                   // the strided axis (index lists and split axes included)
   std::int64_t elem_bytes = 0, run_bytes = 0;
   std::int64_t first = 0, runs = 0;  // the block's indices [first, first + runs) along `axis`
-  // Cursor: the next line of the current run to prefetch, and the end of the run.s bytes.
+  // Cursor: the next line of the current run to prefetch, and the end of the run's bytes.
   std::int64_t run = 0;
   const char* line = nullptr;
   const char* end = nullptr;
