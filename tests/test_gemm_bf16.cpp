@@ -590,3 +590,60 @@ TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 limitation)", "
     }
   }
 }
+
+TEST_CASE("gemm bf16: a tiny value in any one block sends the whole call to the fma route", "[gemm][bf16]") {
+  // The default route checks the packed panels as it goes (gemm.hpp): a tiny value found in
+  // any unit's panels stops the dpbf16 run, and the fma route redoes the call. So the result
+  // must be the fma route's, bit for bit, wherever the tiny value is (first or last unit,
+  // A or B, first or last k block), on one thread or two, and whatever the dpbf16 run had
+  // already written to C. Several units and k blocks: m, n and k span a few blocks.
+  if (!have_dpbf16() || route_forced_dpbf16() || tessel::detail::measured_bf16_route() != Bf16Route::dpbf16) {
+    SUCCEED("the automatic route is not vdpbf16ps here");
+    return;
+  }
+  const std::int64_t kc = kc_of(), m = 301, n = 1100, k = 2 * kc + 37;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<bfloat16> A(m * k), B(k * n);
+  for (auto& v : A) v = bfloat16(dist(rng));
+  for (auto& v : B) v = bfloat16(dist(rng));
+  auto run = [&](bool accumulate, int threads, Bf16Route r, bool automatic) {
+    std::vector<bfloat16> C(m * n, bfloat16(0.5f));
+    GemmProblem<bfloat16> p;
+    p.m = m, p.n = n, p.k = k, p.threads = threads, p.accumulate = accumulate;
+    p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
+    p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
+    p.c = {C.data(), 0, Axis::strided(n), Axis::strided(1)};
+    if (automatic) {
+      tessel::detail::gemm_on(Isa::avx512, p);
+    } else {
+      RouteGuard route(r);
+      tessel::detail::gemm_on(Isa::avx512, p);
+    }
+    return C;
+  };
+  const bfloat16 tiny = bf16_from_bits(0x0001);
+  struct Plant {
+    const char* where;
+    bfloat16* at;
+  };
+  const std::vector<Plant> plants = {{"none", nullptr},
+                                     {"A, first element", &A[0]},
+                                     {"A, last row, last k", &A[m * k - 1]},
+                                     {"A, middle row, second k block", &A[(m / 2) * k + kc + 3]},
+                                     {"B, first k, last column", &B[n - 1]},
+                                     {"B, last k, middle column", &B[(k - 1) * n + n / 2]}};
+  for (const Plant& plant : plants) {
+    bfloat16 saved{};
+    if (plant.at) saved = *plant.at, *plant.at = tiny;
+    for (bool accumulate : {false, true}) {
+      const auto expect = run(accumulate, 1, plant.at ? Bf16Route::fma : Bf16Route::dpbf16, false);
+      for (int threads : {1, 2}) {
+        const auto got = run(accumulate, threads, Bf16Route::automatic, true);
+        INFO("tiny value at " << plant.where << ", accumulate " << accumulate << ", threads " << threads);
+        CHECK(std::memcmp(got.data(), expect.data(), got.size() * sizeof(bfloat16)) == 0);
+      }
+    }
+    if (plant.at) *plant.at = saved;
+  }
+}

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <concepts>
 #include <cstdint>
 
@@ -70,6 +71,15 @@ inline Blocking kernel_blocking(std::int64_t m, std::int64_t n, std::int64_t k, 
     return make_blocking(Kernel::MR, Kernel::NR, m, n, k, cpu);
 }
 
+// Whether Kernel can check its packed panels for inputs it cannot compute exactly
+// (packed_a_has_tiny / packed_b_has_tiny: bfloat16 values vdpbf16ps would flush), for
+// run_gemm's guarded mode.
+template <class Kernel>
+inline constexpr bool kernel_guards_panels = requires(const float* f) {
+  { Kernel::packed_a_has_tiny(f, std::int64_t{}) } -> std::same_as<bool>;
+  { Kernel::packed_b_has_tiny(f, std::int64_t{}, std::int64_t{}) } -> std::same_as<bool>;
+};
+
 // Whether Kernel's run can prefetch the unit's next k block as it computes (its optional
 // BlockPrefetch* argument; gemm/block_prefetch.hpp).
 template <class Kernel>
@@ -113,13 +123,19 @@ inline constexpr bool kernel_may_run_transposed = [] {
   else return true;
 }();
 
-// Runs p as given (run_gemm below may run it transposed).
+// Runs p as given (run_gemm below may run it transposed). Guarded (a kernel with
+// kernel_guards_panels): every packed panel is checked, and the first that holds a value
+// the kernel cannot take stops the call, which then returns false with C partly written;
+// otherwise, and unguarded, it returns true. Which panels are packed depends on the inputs
+// and the blocking only, so the answer does not depend on the thread count.
 template <class Kernel, class T>
-void run_gemm_as_given(const GemmProblem<T>& p) {
+bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   constexpr Isa I = Kernel::isa;
   constexpr bool kSpread = kernel_spreads_stores<Kernel, T>;
-  if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
+  if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return true;
+  if constexpr (!kernel_guards_panels<Kernel>) guarded = false;
+  std::atomic<bool> rejected{false};  // guarded: a packed panel failed the check
   const CpuFeatures& cpu = cpu_features();
   const Blocking bk = kernel_blocking<Kernel>(p.m, p.n, p.k, cpu);
   const std::int64_t m_blocks = (p.m + bk.mc - 1) / bk.mc;
@@ -154,6 +170,7 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
   const bool batch_fastest =
       p.batch > 1 && bk.k_blocks == 1 && round_up(bk.nc, NR) * bk.kc * std::int64_t(sizeof(float)) <= l2 / 8;
   auto do_unit = [&](Workspace& ws, std::int64_t u) {
+    if (guarded && rejected.load(std::memory_order_relaxed)) return;  // the call is stopping
     std::int64_t ib, jb, g;
     if (batch_fastest) {
       g = u % p.batch, jb = (u / p.batch) % n_blocks, ib = u / (p.batch * n_blocks);
@@ -191,6 +208,10 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
       const bool last = p0 + kc >= p.k;
       float* bp = keep_b ? bfull + p0 * nc_pad : ws.b.floats(nc_pad * kc);
       if (!have_b) kernel_pack_b<Kernel>(p.b, g, p0, kc, j0, nc, bp);
+      if constexpr (kernel_guards_panels<Kernel>) {
+        // (A rejected unit leaves its pending tile unwritten and its B block unkept.)
+        if (guarded && !have_b && Kernel::packed_b_has_tiny(bp, nc, kc)) return rejected.store(true);
+      }
       // A is packed one MR-row panel at a time, right before its row of tiles, while the
       // next panel's rows are prefetched: the panel stays in L1 and A's memory reads overlap
       // the arithmetic. Except a transposed A (contiguous along m) on the fp32 panels: its
@@ -216,6 +237,9 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
         if (!a_block) {
           kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ablock);
           if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
+        }
+        if constexpr (kernel_guards_panels<Kernel>) {
+          if (guarded && Kernel::packed_a_has_tiny(ap, kc)) return rejected.store(true);
         }
         float* const strip = one_block ? cbuf : cbuf + ir * ldc;
         if constexpr (kSpread) {
@@ -287,12 +311,15 @@ void run_gemm_as_given(const GemmProblem<T>& p) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
   if (stream) _mm_sfence();  // make the non-temporal stores visible before returning
 #endif
+  return !rejected.load();
 }
 
+// Runs p, as given or transposed (transpose_pays); guarded: see run_gemm_as_given.
 template <class Kernel, class T>
-void run_gemm(const GemmProblem<T>& p) {
-  if (kernel_may_run_transposed<Kernel> && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k)) run_gemm_as_given<Kernel>(transposed(p));
-  else run_gemm_as_given<Kernel>(p);
+bool run_gemm(const GemmProblem<T>& p, bool guarded = false) {
+  if (kernel_may_run_transposed<Kernel> && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k))
+    return run_gemm_as_given<Kernel>(transposed(p), guarded);
+  return run_gemm_as_given<Kernel>(p, guarded);
 }
 
 TESSEL_SIMD_CODE_END

@@ -23,12 +23,20 @@ void gemm_on(Isa isa, const GemmProblem<T>& p) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
     case Isa::avx512:
       // bfloat16: vdpbf16ps on bfloat16 pairs where that is measured faster than converting
-      // to fp32 and this call's inputs have no tiny values it would flush (one scan of A and
-      // B; kernel_avx512_bf16.hpp: bf16_route_for(), TESSEL_BF16_ROUTE).
+      // to fp32, and this call's inputs have no tiny values it would flush; else the fp32
+      // route (kernel_avx512_bf16.hpp: TESSEL_BF16_ROUTE, bf16_route_for()). The guard
+      // checks the packed panels as the call runs; the first tiny value stops it, and the
+      // fp32 route redoes the whole call, overwriting C. When accumulating, C cannot be
+      // redone, so A and B are scanned before the call instead.
       if constexpr (std::is_same_v<T, bfloat16>) {
-        if (bf16_route_for(p) == Bf16Route::dpbf16) {
-          run_gemm<Avx512Bf16Kernel>(p);
-          break;
+        if (bf16_route() == Bf16Route::dpbf16) {
+          if (bf16_route_mode() == Bf16Route::dpbf16) {  // forced: unguarded
+            run_gemm<Avx512Bf16Kernel>(p);
+            break;
+          }
+          if (p.accumulate ? bf16_inputs_dpbf16_safe(p) && run_gemm<Avx512Bf16Kernel>(p)
+                           : run_gemm<Avx512Bf16Kernel>(p, /*guarded=*/true))
+            break;
         }
       }
       run_gemm<Avx512Kernel>(p);

@@ -10,13 +10,16 @@
 // measurement at first use (a ~1 ms burst of each instruction), not the CPUID flag alone.
 //
 // But vdpbf16ps flushes denormals (see Numerics below), which alone would break SPEC §4's
-// accuracy rule for tiny values. So the automatic choice is guarded: a call takes the dpbf16
-// route only if one scan of its A and B (every batch, every element the engine reads; 32 at
-// a time where an axis is unit-stride, runs that touch merged into one, e.g. all the heads'
-// column blocks of A1) finds no nonzero finite element with |x| < 2^-40 (bfloat16 exponent
-// field < 127 - 40); otherwise the whole call takes the fma route. The scan sees only the
-// inputs, on one thread, so the choice, and the bits, do not depend on the thread count.
-// Why 2^-40 suffices: see Numerics.
+// accuracy rule for tiny values. So the automatic choice is guarded: a call keeps the dpbf16
+// route only if no element the engine reads is tiny, i.e. nonzero, finite and |x| < 2^-40
+// (bfloat16 exponent field < 127 - 40); otherwise the whole call takes the fma route. The
+// check runs on the packed panels as the call goes (Avx512Bf16Kernel::packed_a_has_tiny):
+// the first tiny value stops the call and the fma route redoes it, overwriting C. A call
+// that accumulates onto C cannot be redone, so for it one scan of A and B comes first (every
+// batch, every element the engine reads; 32 at a time where an axis is unit-stride, runs
+// that touch merged into one, e.g. all the heads' column blocks of A1: bf16_route_for()).
+// Either way the choice depends on the inputs alone, so the bits do not depend on the
+// thread count. Why 2^-40 suffices: see Numerics.
 //
 //   (unset), TESSEL_BF16_ROUTE=auto   measure once; use vdpbf16ps where it is clearly
 //                                     faster and the call's inputs pass the guard
@@ -340,7 +343,8 @@ inline bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16>& p) {
 }
 
 // The route the AVX-512 path takes for p: fma unless bf16_route() is dpbf16; then dpbf16
-// when forced, else (automatic) only if p's inputs pass the guard.
+// when forced, else (automatic) only if p's inputs pass the guard. (By a scan of A and B:
+// gemm_on checks the packed panels instead, which finds the same elements.)
 inline Bf16Route bf16_route_for(const GemmProblem<bfloat16>& p) {
   if (bf16_route() != Bf16Route::dpbf16) return Bf16Route::fma;
   if (bf16_route_mode() == Bf16Route::dpbf16) return Bf16Route::dpbf16;
@@ -607,6 +611,34 @@ struct Avx512Bf16Kernel {
         for (std::int64_t q0 = 0; q0 < pairs; q0 += W)
           std::memset(at(panel, r, q0), 0, static_cast<std::size_t>(std::min(W, pairs - q0)) * 4);
     }
+  }
+
+  // The guard on the packed panels (run_gemm's guarded mode, gemm.hpp): whether the words
+  // just packed hold a tiny bfloat16 (bf16_bits_tiny). Checking the panels while they are in
+  // L1 or L2 costs a few percent of their arithmetic; scanning A and B in memory before the
+  // call cost 4–10 % of the multi-head products (a second pass over A1 from DRAM). Only the
+  // words packing wrote are read, never stale padding, so the answer depends on the inputs
+  // alone. One MR-row A panel of depth kc (its layout: above the kernel):
+  TESSEL_TARGET_AVX512 static bool packed_a_has_tiny(const float* panel, std::int64_t kc) {
+    const auto* w = reinterpret_cast<const std::uint16_t*>(panel);  // two halves per word
+    const std::int64_t pairs = (kc + 1) / 2, W = a_group(kc);
+    if (W < kGroup) return isa_avx512_bf16::run_has_tiny(w, 2 * MR * pairs);  // one group
+    const std::int64_t full = pairs / kGroup * kGroup;  // pairs in whole groups: contiguous
+    if (isa_avx512_bf16::run_has_tiny(w, 2 * MR * full)) return true;
+    if (full == pairs) return false;
+    const std::uint16_t* last = w + 2 * MR * full;  // the last group: pairs - full words per row
+    for (int r = 0; r < MR; ++r)
+      if (isa_avx512_bf16::run_has_tiny(last + 2 * kGroup * r, 2 * (pairs - full))) return true;
+    return false;
+  }
+  // The B panels of an nc-column block of depth kc (panel jp at block + jp*kc floats, each
+  // ceil(kc/2)·NR words, all written).
+  TESSEL_TARGET_AVX512 static bool packed_b_has_tiny(const float* block, std::int64_t nc, std::int64_t kc) {
+    const std::int64_t words = (kc + 1) / 2 * NR;
+    for (std::int64_t jp = 0; jp < nc; jp += NR)
+      if (isa_avx512_bf16::run_has_tiny(reinterpret_cast<const std::uint16_t*>(block + jp * kc), 2 * words))
+        return true;
+    return false;
   }
 
   // B rows contiguous along n (W1 row-major): 4 k pairs (8 rows) at a time, each row read
