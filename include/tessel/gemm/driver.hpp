@@ -154,6 +154,10 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
   // a power of two apart do not all fall in one L1 set.
   const std::int64_t ldc = round_up(bk.nc, 16) + 16;
   const std::uint64_t call = next_call_id();
+  // The next A panel's rows go to L2 rather than L1 when they would take more than an eighth
+  // of L1 (pack.hpp: prefetch_a).
+  const std::int64_t l1 = cpu.l1d > 0 ? cpu.l1d : 32 * 1024;
+  const bool a_prefetch_l2 = MR * bk.kc * std::int64_t(sizeof(T)) > l1 / 8;
   // Whether a unit's B column block, packed for all of k, fits the bound kept for it: then
   // the units sharing it (consecutive, row blocks fastest) pack it once per thread instead
   // of once per unit. With several k blocks it does not stay in L2 anyway; each k block's
@@ -236,7 +240,8 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
         const float* const ap = a_block ? ablock + ir * kc : ablock;
         if (!a_block) {
           kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ablock);
-          if (ir + MR < mc) prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
+          if (ir + MR < mc)
+            prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc, a_prefetch_l2);
         }
         if constexpr (kernel_guards_panels<Kernel>) {
           if (guarded && Kernel::packed_a_has_tiny(ap, kc)) return rejected.store(true);

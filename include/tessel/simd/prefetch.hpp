@@ -35,10 +35,16 @@ TESSEL_ALWAYS_INLINE void prefetch_line_l2(const void* p) {
 #endif
 }
 
-// Prefetches every cache line of the `bytes` bytes at p (a run that may start mid-line).
-TESSEL_ALWAYS_INLINE void prefetch_bytes(const void* p, std::int64_t bytes) {
+// Prefetches every cache line of the `bytes` bytes at p (a run that may start mid-line),
+// into L1, or into L2 only when to_l2.
+TESSEL_ALWAYS_INLINE void prefetch_bytes(const void* p, std::int64_t bytes, bool to_l2 = false) {
   const char* c = static_cast<const char*>(p);
   if (bytes <= 0) return;
+  if (to_l2) {
+    for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line_l2(c + o);
+    prefetch_line_l2(c + bytes - 1);
+    return;
+  }
   for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(c + o);
   prefetch_line(c + bytes - 1);
 }
