@@ -86,6 +86,13 @@ template <class Kernel>
 inline constexpr bool kernel_prefetches_next_block =
     requires(float* f, BlockPrefetch* next) { Kernel::run(std::int64_t{}, f, f, f, std::int64_t{}, bool{}, next); };
 
+// Whether Kernel's own pack_a wants a whole block of A at once when A is contiguous along m.
+template <class Kernel>
+inline constexpr bool kernel_packs_k_major_a_block = [] {
+  if constexpr (requires { Kernel::packs_k_major_a_block; }) return Kernel::packs_k_major_a_block;
+  else return false;
+}();
+
 // Whether Kernel can write the previous tile to C while computing the next (run_store).
 template <class Kernel, class T>
 inline constexpr bool kernel_spreads_stores = [] {
@@ -218,11 +225,14 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
       }
       // A is packed one MR-row panel at a time, right before its row of tiles, while the
       // next panel's rows are prefetched: the panel stays in L1 and A's memory reads overlap
-      // the arithmetic. Except a transposed A (contiguous along m) on the fp32 panels: its
-      // whole block is packed at once, so that each of its k lines is read start to end
-      // (pack.hpp: pack_lines).
+      // the arithmetic. Except a transposed A (contiguous along m) on the fp32 panels, or
+      // with a kernel whose own packing asks for it (packs_k_major_a_block): its whole block
+      // is packed at once, so that each of its k lines is read start to end (pack.hpp:
+      // pack_lines); panel by panel, lines a multiple of 4 KiB apart fall in one L1 set and
+      // each panel fetched them again.
       constexpr bool kFp32Panels = !requires { Kernel::template pack_a<T>(p.a, 0, 0, 0, 0, 0, nullptr); };
-      const bool a_block = kFp32Panels && I == Isa::avx512 && p.a.rows.is_unit() && !p.a.cols.is_unit();
+      constexpr bool kBlockOfLines = kFp32Panels ? I == Isa::avx512 : kernel_packs_k_major_a_block<Kernel>;
+      const bool a_block = kBlockOfLines && p.a.rows.is_unit() && !p.a.cols.is_unit();
       float* const ablock = ws.a.floats((a_block ? mc_pad : MR) * kc);
       if (a_block) kernel_pack_a<Kernel>(p.a, g, i0, mc, p0, kc, ablock);
       // The next k block's A (and B, unless it is packed already) is fetched into L2 while this
