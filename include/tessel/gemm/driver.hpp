@@ -6,7 +6,8 @@
 //   for pc over k in steps of kc:              (the reduction: never split across threads)
 //     pack B[pc, jc block]  -> kc×nc panels     (this thread's workspace)
 //     pack A[ic block, pc]  -> mc×kc panels
-//     for jr, ir over micro-tiles:  fp32 block (=|+=) A panel · B panel   (the micro-kernel)
+//     for jr, ir over micro-tiles:  fp32 block (=|+=) A panel · B panel   (the micro-kernel,
+//                                   which meanwhile prefetches the next k block's A and B)
 //   store the fp32 block to C once: convert to T, round once, optionally add C, stream
 //
 // Threads (OpenMP) take whole units, so every C element is computed by one thread in one
