@@ -599,7 +599,8 @@ TEST_CASE("gemm bf16: a tiny value in any one block sends the whole call to the 
   // must be the fma route's, bit for bit, wherever the tiny value is (first or last unit,
   // A or B, first or last k block), on one thread or two, and whatever the dpbf16 run had
   // already written to C. Several units and k blocks: m, n and k span a few blocks.
-  if (!have_dpbf16() || route_forced_dpbf16() || tessel::detail::measured_bf16_route() != Bf16Route::dpbf16) {
+  // (bf16_route(): the measured route, or the one TESSEL_BF16_ROUTE names.)
+  if (!have_dpbf16() || route_forced_dpbf16() || tessel::detail::bf16_route() != Bf16Route::dpbf16) {
     SUCCEED("the automatic route is not vdpbf16ps here");
     return;
   }
