@@ -30,13 +30,15 @@ void gemm_on(Isa isa, const GemmProblem<T>& p) {
       // redone, so A and B are scanned before the call instead.
       if constexpr (std::is_same_v<T, bfloat16>) {
         if (bf16_route() == Bf16Route::dpbf16) {
-          if (bf16_route_mode() == Bf16Route::dpbf16) {  // forced: unguarded
-            run_gemm<Avx512Bf16Kernel>(p);
+          const bool forced = bf16_route_mode() == Bf16Route::dpbf16;  // unguarded
+          if (forced || p.accumulate) {
+            if (bf16_route_for(p) == Bf16Route::dpbf16) {  // forced, or the scan passed
+              run_gemm<Avx512Bf16Kernel>(p);
+              break;
+            }
+          } else if (run_gemm<Avx512Bf16Kernel>(p, /*guarded=*/true)) {
             break;
           }
-          if (p.accumulate ? bf16_inputs_dpbf16_safe(p) && run_gemm<Avx512Bf16Kernel>(p)
-                           : run_gemm<Avx512Bf16Kernel>(p, /*guarded=*/true))
-            break;
         }
       }
       run_gemm<Avx512Kernel>(p);

@@ -344,8 +344,9 @@ inline bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16>& p) {
 }
 
 // The route the AVX-512 path takes for p: fma unless bf16_route() is dpbf16; then dpbf16
-// when forced, else (automatic) only if p's inputs pass the guard. (By a scan of A and B:
-// gemm_on checks the packed panels instead, which finds the same elements.)
+// when forced, else (automatic) only if p's inputs pass the guard, by a scan of A and B.
+// (gemm_on asks this of calls that accumulate; the others it checks on the packed panels,
+// which hold the same elements.)
 inline Bf16Route bf16_route_for(const GemmProblem<bfloat16>& p) {
   if (bf16_route() != Bf16Route::dpbf16) return Bf16Route::fma;
   if (bf16_route_mode() == Bf16Route::dpbf16) return Bf16Route::dpbf16;

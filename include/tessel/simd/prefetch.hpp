@@ -40,13 +40,9 @@ TESSEL_ALWAYS_INLINE void prefetch_line_l2(const void* p) {
 TESSEL_ALWAYS_INLINE void prefetch_bytes(const void* p, std::int64_t bytes, bool to_l2 = false) {
   const char* c = static_cast<const char*>(p);
   if (bytes <= 0) return;
-  if (to_l2) {
-    for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line_l2(c + o);
-    prefetch_line_l2(c + bytes - 1);
-    return;
-  }
-  for (std::int64_t o = 0; o < bytes; o += 64) prefetch_line(c + o);
-  prefetch_line(c + bytes - 1);
+  auto fetch = [to_l2](const char* q) { to_l2 ? prefetch_line_l2(q) : prefetch_line(q); };
+  for (std::int64_t o = 0; o < bytes; o += 64) fetch(c + o);
+  fetch(c + bytes - 1);
 }
 
 }  // namespace tessel::detail
