@@ -12,6 +12,8 @@
 //                   select_important(), select_important_into()           ops/importance.hpp, ops/selection.hpp
 #pragma once
 
+#include "core/config.hpp"
+
 #include "core/allocator.hpp"
 #include "core/dtype.hpp"
 #include "core/error.hpp"

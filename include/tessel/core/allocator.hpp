@@ -11,6 +11,8 @@
 // Every allocation is counted, so tests can prove what a call allocates (memory_stats()).
 #pragma once
 
+#include "config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +25,7 @@
 #include <sys/mman.h>
 #endif
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 // Counters over everything tessel allocated since the last reset_memory_stats().
 struct MemoryStats {
@@ -166,4 +168,4 @@ inline void release_cached_memory() { detail::CachingAllocator::instance().relea
 // Caps how many bytes of freed blocks are kept for reuse (default 2 GiB, or TESSEL_CACHE_LIMIT_MB).
 inline void set_memory_cache_limit(std::size_t bytes) { detail::CachingAllocator::instance().set_limit(bytes); }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

@@ -15,12 +15,14 @@
 // double directly, never through float, which would round twice.
 #pragma once
 
+#include "config.hpp"
+
 #include <bit>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 namespace detail {
 
@@ -201,4 +203,4 @@ constexpr const char* dtype_name() {
   else return "unknown";
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

@@ -6,6 +6,8 @@
 //   matmul_with_multi_head: W1 has shape [96, 64] but A1 [2, 5, 128] needs W1.size(0) == 128
 #pragma once
 
+#include "config.hpp"
+
 #include <array>
 #include <cstdint>
 #include <sstream>
@@ -14,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 // Thrown for every invalid argument: wrong ranks, shapes, dimensions, indices, options.
 // Derives from std::invalid_argument so generic handlers catch it too.
@@ -67,4 +69,4 @@ inline void check(bool condition, std::string_view where, const Parts&... parts)
 }
 
 }  // namespace detail
-}  // namespace tessel
+TESSEL_NAMESPACE_END

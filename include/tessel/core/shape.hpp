@@ -5,6 +5,8 @@
 // when strides can express it (compute_view_strides), and "-1" infers one size.
 #pragma once
 
+#include "config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +15,7 @@
 
 #include "error.hpp"
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 template <std::size_t R>
 using Shape = std::array<std::int64_t, R>;
@@ -148,4 +150,4 @@ constexpr Shape<sizeof...(I)> make_shape(I... sizes) {
 }
 
 }  // namespace detail
-}  // namespace tessel
+TESSEL_NAMESPACE_END

@@ -2,6 +2,8 @@
 // what reshape() and contiguous() return.
 #pragma once
 
+#include "config.hpp"
+
 #include <cstring>
 #include <memory>
 #include <type_traits>
@@ -10,7 +12,7 @@
 #include "allocator.hpp"
 #include "tensor_view.hpp"
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 // Asks for storage without zero-filling it; for outputs that are about to be overwritten.
 struct uninitialized_t {
@@ -169,4 +171,4 @@ MaybeOwnedView<T, N> TensorView<T, R>::reshape(Shape<N> sizes) const {
   return MaybeOwnedView<T, N>(std::move(out));
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

@@ -7,6 +7,8 @@
 // wrong order), so view() either produces the strides PyTorch would, or throws.
 #pragma once
 
+#include "config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -19,11 +21,7 @@
 #include "error.hpp"
 #include "shape.hpp"
 
-#if !defined(NDEBUG) && !defined(TESSEL_NO_DEBUG_BOUNDS)
-#define TESSEL_DEBUG_BOUNDS 1
-#endif
-
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 template <class T, std::size_t R>
 class TensorView;
@@ -428,6 +426,6 @@ const TensorView<T, R>& TensorView<T, R>::copy_(const TensorView<U, S>& src) con
   return *this;
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END
 
 #include "tensor.hpp"  // Tensor and MaybeOwnedView complete reshape(), contiguous() and clone()

@@ -7,6 +7,8 @@
 // thread count (work is split over output tiles only, never over the reduction).
 #pragma once
 
+#include "config.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -15,13 +17,11 @@
 #include <omp.h>
 #endif
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 namespace detail {
-inline std::atomic<int>& thread_setting() {
-  static std::atomic<int> n{0};  // 0: not set
-  return n;
-}
+// Shared by every ABI namespace of the program (core/config.hpp).
+inline std::atomic<int>& thread_setting() { return shared::num_threads_setting; }
 inline int env_threads() {
   static const int n = [] {
     const char* env = std::getenv("TESSEL_NUM_THREADS");
@@ -70,4 +70,4 @@ inline int threads_for_call(int requested, std::int64_t work_units) {
 #endif
 }
 }  // namespace detail
-}  // namespace tessel
+TESSEL_NAMESPACE_END

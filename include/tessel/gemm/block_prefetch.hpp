@@ -11,12 +11,15 @@
 // stall it much as the loads would (measured +4 % against +10 % spread out).
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 
 #include "../simd/prefetch.hpp"
 #include "problem.hpp"
 
-namespace tessel::detail {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 // The cache lines of one block of an operand, as runs: one run per index of the block's
 // strided axis, each the contiguous stretch of the block along the unit-stride axis.
@@ -80,4 +83,5 @@ struct BlockPrefetch {
   }
 };
 
-}  // namespace tessel::detail
+}  // namespace detail
+TESSEL_NAMESPACE_END

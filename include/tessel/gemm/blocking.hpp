@@ -14,12 +14,15 @@
 // result) does not either.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <algorithm>
 #include <cstdint>
 
 #include "../simd/cpu_features.hpp"
 
-namespace tessel::detail {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 struct Blocking {
   std::int64_t mc = 0, nc = 0, kc = 0;
@@ -68,4 +71,5 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, std::int64_t m, 
   return b;
 }
 
-}  // namespace tessel::detail
+}  // namespace detail
+TESSEL_NAMESPACE_END

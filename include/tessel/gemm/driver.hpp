@@ -17,6 +17,8 @@
 // ordinary ones.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <concepts>
@@ -34,7 +36,8 @@
 #include <immintrin.h>
 #endif
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 // Below this many flops per thread, a thread costs more than it saves.
@@ -343,4 +346,5 @@ bool run_gemm(const GemmProblem<T>& p, bool guarded = false) {
 }
 
 TESSEL_SIMD_CODE_END
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -2,6 +2,8 @@
 // to the kernels of the ISA in use (cpu_features(), TESSEL_ISA, set_isa()).
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <type_traits>
 
 #include "../core/dtype.hpp"
@@ -13,7 +15,8 @@
 #include "kernel_scalar.hpp"
 #include "problem.hpp"
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 // Runs p on the kernels of `isa` (which the CPU must have).
 template <class T>
@@ -57,4 +60,5 @@ void gemm(const GemmProblem<T>& p) {
   gemm_on(current_isa(), p);
 }
 
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -5,6 +5,8 @@
 // cover two FMA ports × 4–5 cycles of latency on every AVX2 core we know (Haswell to Zen 5).
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 
 #include "../simd/cpu_features.hpp"
@@ -13,7 +15,8 @@
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 struct Avx2Kernel {
@@ -55,6 +58,7 @@ struct Avx2Kernel {
 };
 
 TESSEL_SIMD_CODE_END
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END
 
 #endif  // TESSEL_HAVE_X86_TARGETS

@@ -14,6 +14,8 @@
 // next tile's arithmetic they drain while the FMAs run. One spare zmm carries the store.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 #include <type_traits>
 
@@ -27,7 +29,8 @@
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 // Writes an MR×32 accumulator tile to the fp32 block buffer (the contract's C), adding to
@@ -134,6 +137,7 @@ struct Avx512Kernel {
 };
 
 TESSEL_SIMD_CODE_END
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END
 
 #endif  // TESSEL_HAVE_X86_TARGETS

@@ -57,6 +57,8 @@
 // gives Inf). (C's old value, when accumulating, is added with an ordinary vaddps.)
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -80,7 +82,8 @@
 #include <immintrin.h>
 #endif
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 enum class Bf16Route : int { automatic = -1, fma = 0, dpbf16 = 1 };
 
@@ -749,4 +752,5 @@ struct Avx512Bf16Kernel {
 TESSEL_SIMD_CODE_END
 #endif  // TESSEL_HAVE_X86_TARGETS
 
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END

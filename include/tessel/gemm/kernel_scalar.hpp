@@ -21,12 +21,15 @@
 //   may_run_transposed = false  never run as Cᵀ = Bᵀ·Aᵀ (run_gemm)
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 
 #include "../simd/cpu_features.hpp"
 #include "../simd/target.hpp"
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 struct ScalarKernel {
   static constexpr Isa isa = Isa::scalar;
@@ -46,4 +49,5 @@ struct ScalarKernel {
   }
 };
 
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -9,6 +9,8 @@
 // naive implementation would make.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +22,8 @@
 #include "problem.hpp"
 #include "../simd/target.hpp"
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 // Converts n elements of src (unit stride) to float with the ISA's vector code.
@@ -355,4 +358,5 @@ void store_block(const float* buf, std::int64_t ldc, std::int64_t mc, std::int64
 }
 
 TESSEL_SIMD_CODE_END
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END

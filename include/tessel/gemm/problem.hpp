@@ -9,9 +9,12 @@
 // and an index list (rows picked by the importance selection, gathered k, scattered C rows).
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 
-namespace tessel::detail {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 struct Axis {
   std::int64_t stride = 1;  // element stride of the index (of its inner part when split)
@@ -51,4 +54,5 @@ struct GemmProblem {
   int threads = 0;          // 0: tessel's default (see core/threads.hpp)
 };
 
-}  // namespace tessel::detail
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -7,13 +7,16 @@
 // count them.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "../core/allocator.hpp"
 
-namespace tessel::detail {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 class Buffer {
  public:
@@ -57,4 +60,5 @@ inline Workspace& thread_workspace() {
   return ws;
 }
 
-}  // namespace tessel::detail
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -10,6 +10,8 @@
 // rows for dA1). Without grad_output no gradient work is done and nothing is allocated for it.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -22,7 +24,7 @@
 #include "operands.hpp"
 #include "selection.hpp"
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 template <class T>
 struct ImportanceResult {
@@ -234,4 +236,4 @@ void matmul_with_importance_into(const X& A1, const W& W1, std::span<const std::
                                  TensorView<T, 2>(as_mutable_view(grad_weight)));
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

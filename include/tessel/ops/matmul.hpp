@@ -6,6 +6,8 @@
 // Any strides on every operand; the _into forms write a caller's (possibly strided) view.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -13,7 +15,7 @@
 #include "../gemm/gemm.hpp"
 #include "operands.hpp"
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 namespace detail {
 template <class T>
@@ -129,4 +131,4 @@ void matmul_into(const X& A, const Y& B, Z&& C) {
   matmul_into<element_of_t<X>>(as_const_view(A), as_const_view(B), as_mutable_view(C));
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

@@ -6,13 +6,15 @@
 // GEMM's rows without copying, whatever their strides. No loop over heads, no temporaries.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 
 #include "../core/tensor.hpp"
 #include "../gemm/gemm.hpp"
 #include "operands.hpp"
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 namespace detail {
 
@@ -79,4 +81,4 @@ void matmul_with_multi_head_into(const X& A1, const W& W1, std::int64_t num_head
   matmul_with_multi_head_into<element_of_t<X>>(as_const_view(A1), as_const_view(W1), num_heads, as_mutable_view(O2));
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

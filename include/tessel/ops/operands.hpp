@@ -2,6 +2,8 @@
 // op shares (shapes, output overlap).
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 #include <string_view>
 
@@ -9,7 +11,8 @@
 #include "../core/tensor_view.hpp"
 #include "../gemm/problem.hpp"
 
-namespace tessel::detail {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 // Rows of a [d0, d1, ...] view flattened as i = i0·d1 + i1, without copying: one stride when
 // the two dimensions merge, otherwise a split Axis.
@@ -50,4 +53,5 @@ void check_shape(std::string_view where, const char* name, const TensorView<T, R
         want);
 }
 
-}  // namespace tessel::detail
+}  // namespace detail
+TESSEL_NAMESPACE_END

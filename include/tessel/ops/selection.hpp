@@ -12,6 +12,8 @@
 // parallel, and the output order does not depend on the thread count.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,7 +25,7 @@
 #include "../core/tensor_view.hpp"
 #include "../core/threads.hpp"
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 struct ImportanceOptions {
   double top_p = 1.0;
@@ -134,4 +136,4 @@ std::vector<std::int64_t> select_important(const X& P, ImportanceOptions options
   return select_important<element_of_t<X>>(as_const_view(P), options);
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

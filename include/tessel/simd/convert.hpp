@@ -10,6 +10,8 @@
 // the caches, which are written once and not read again soon.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -22,7 +24,8 @@
 #include <immintrin.h>
 #endif
 
-namespace tessel::detail::inline TESSEL_FLAGS_NS {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 // ---- scalar: the definition every other path must match ----
 namespace isa_scalar {
@@ -207,4 +210,5 @@ inline void convert_from_float(Isa isa, const float* src, T* dst, std::int64_t n
   isa_scalar::from_float(src, dst, n, add, false);
 }
 
-}  // namespace tessel::detail::TESSEL_FLAGS_NS
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -5,6 +5,8 @@
 // tessel runs is the best one both allow, unless TESSEL_ISA or set_isa() restricts it.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -20,7 +22,7 @@
 #include <unistd.h>
 #endif
 
-namespace tessel {
+TESSEL_NAMESPACE_BEGIN
 
 // The kernel families, in increasing order of capability.
 enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
@@ -113,10 +115,8 @@ inline Isa isa_from_environment(const CpuFeatures& f) {
   return static_cast<int>(isa) > static_cast<int>(f.best_isa()) ? f.best_isa() : isa;
 }
 
-inline std::atomic<int>& isa_setting() {
-  static std::atomic<int> isa{-1};  // -1: not decided yet
-  return isa;
-}
+// Shared by every ABI namespace of the program (core/config.hpp); -1: not decided yet.
+inline std::atomic<int>& isa_setting() { return shared::isa_setting; }
 
 }  // namespace detail
 
@@ -158,4 +158,4 @@ inline Isa set_isa(Isa isa) {
   return isa;
 }
 
-}  // namespace tessel
+TESSEL_NAMESPACE_END

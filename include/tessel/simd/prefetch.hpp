@@ -6,11 +6,14 @@
 // prefetch is issued exactly where the code says.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include <cstdint>
 
 #include "target.hpp"
 
-namespace tessel::detail {
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
 
 // Starts loading the cache line holding p into all cache levels (a hint: never faults).
 TESSEL_ALWAYS_INLINE void prefetch_line(const void* p) {
@@ -45,4 +48,5 @@ TESSEL_ALWAYS_INLINE void prefetch_bytes(const void* p, std::int64_t bytes, bool
   fetch(c + bytes - 1);
 }
 
-}  // namespace tessel::detail
+}  // namespace detail
+TESSEL_NAMESPACE_END

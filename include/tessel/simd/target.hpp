@@ -2,11 +2,13 @@
 //
 // Kernels are compiled for their ISA through function attributes, never through -m flags,
 // so a consumer built with the compiler's defaults still gets the AVX-512 path (chosen at
-// run time). Everything compiled with these attributes lives in an ISA-named namespace, and
-// the engine additionally sits in a namespace named after the translation unit's own -m
-// flags (TESSEL_FLAGS_NS), so two translation units built with different flags never share
-// a symbol whose code differs.
+// run time). Everything compiled with these attributes lives in an ISA-named namespace
+// (isa_avx2, isa_avx512, ...), inside the ABI namespace that names the translation unit's own
+// flags (core/config.hpp), so two units built with different flags never share a symbol
+// whose code differs.
 #pragma once
+
+#include "../core/config.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TESSEL_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -24,17 +26,6 @@
 
 #if !(defined(__x86_64__) || defined(_M_X64))
 #undef TESSEL_HAVE_X86_TARGETS
-#endif
-
-// The namespace that separates code generated under different translation-unit flags.
-#if defined(__AVX512F__)
-#define TESSEL_FLAGS_NS flags_avx512
-#elif defined(__AVX2__)
-#define TESSEL_FLAGS_NS flags_avx2
-#elif defined(__AVX__)
-#define TESSEL_FLAGS_NS flags_avx
-#else
-#define TESSEL_FLAGS_NS flags_base
 #endif
 
 // GCC 12's AVX-512 intrinsics headers start some operations from _mm512_undefined_*(), which
