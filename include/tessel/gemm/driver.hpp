@@ -24,6 +24,7 @@
 #include <concepts>
 #include <cstdint>
 
+#include "../core/parallel.hpp"
 #include "../core/threads.hpp"
 #include "../simd/target.hpp"
 #include "block_prefetch.hpp"
@@ -315,25 +316,13 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
     if constexpr (kSpread) Kernel::template flush<T>(pending);
   };
 
-  if (threads <= 1) {
-    Workspace& ws = thread_workspace();
-    for (std::int64_t u = 0; u < units; ++u) do_unit(ws, u);
-  } else {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-    {
-      Workspace& ws = thread_workspace();
-#pragma omp for schedule(dynamic, 1)
-      for (std::int64_t u = 0; u < units; ++u) do_unit(ws, u);
+  // (Each thread's non-temporal stores are fenced by that thread, at the end of its unit.)
+  parallel_for_dynamic(threads, units, [&](std::int64_t u) {
+    do_unit(thread_workspace(), u);
 #if defined(TESSEL_HAVE_X86_TARGETS)
-      if (stream) _mm_sfence();
+    if (stream) _mm_sfence();
 #endif
-    }
-#endif
-  }
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if (stream) _mm_sfence();  // make the non-temporal stores visible before returning
-#endif
+  });
   return !rejected.load();
 }
 

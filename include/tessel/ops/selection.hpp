@@ -22,6 +22,7 @@
 
 #include "../core/dtype.hpp"
 #include "../core/error.hpp"
+#include "../core/parallel.hpp"
 #include "../core/tensor_view.hpp"
 #include "../core/threads.hpp"
 
@@ -104,14 +105,7 @@ void select_important_into(TensorView<const T, 2> P, ImportanceOptions options, 
     for (std::int64_t i = first; i < b; i += step)
       detail::select_row<T>(P.select(0, i), threshold, top_k, values.data(), order.data(), mask + i * s);
   };
-  if (threads <= 1) {
-    run_rows(0, 1);
-  } else {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-    run_rows(omp_get_thread_num(), omp_get_num_threads());
-#endif
-  }
+  detail::parallel_region(threads, [&](int thread, int count) { run_rows(thread, count); });
   selected.clear();
   for (std::int64_t q = 0; q < b * s; ++q)
     if (mask[q]) selected.push_back(q);
