@@ -111,9 +111,12 @@ int main(int argc, char** argv) {
     auto R = random_tensor<float, 2>({6, 5}, rng);
     L(1, 4) = 0.0f;
     L(6, 0) = 0.0f;
-    add("matmul.svg", "L @ R", "Each matrix has its own colour scale (mm's default): the strongest blue of a face is "
+    viz::Options highlight;
+    highlight.highlight = {{2, 3}};
+    add("matmul.svg", "L @ R", "Row 2 of L and column 3 of R meet over element (2, 3) of the product: it is their dot "
+        "product, a sum along k. Each matrix has its own colour scale (mm's default): the strongest blue of a face is "
         "its largest positive element. Two elements of L are exactly 0 and stay blank.",
-        viz::matmul_svg(L, R));
+        viz::matmul_svg(L, R, highlight));
     viz::Options global;
     global.global_scale = true;
     add("matmul_global_scale.svg", "The same product on one colour scale",

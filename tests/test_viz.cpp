@@ -16,7 +16,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <cstdio>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -374,7 +376,7 @@ TEST_CASE("matmul_svg: large matrices are aggregated; the picture stays small", 
         INFO(t);
         CHECK(tooltip_value(cell) == Approx(want).epsilon(1e-4));
         const std::string where = "L[" + std::to_string(2 * p + p % 2) + ", " + std::to_string(2 * q + q % 2) + "]";
-        CHECK(t.find("largest |x| is " + where) != std::string::npos);
+        CHECK(t.find("largest |x| at " + where) != std::string::npos);
         CHECK(t.rfind("L[" + std::to_string(2 * p) + ":" + std::to_string(2 * p + 2) + ", ", 0) == 0);
       }
     CHECK(has_text(*root, "elements per cell: i 2, k 2, j 1"));
@@ -539,6 +541,43 @@ TEST_CASE("matmul_svg: options", "[viz]") {
   }
 }
 
+TEST_CASE("matmul_svg: highlight traces one element to its row of L and its column of R", "[viz]") {
+  const auto L = random_tensor<float, 2>({4, 3}, 91);
+  const auto R = random_tensor<float, 2>({3, 5}, 92);
+  viz::Options o;
+  o.highlight = {{2, 3}};
+  const auto root = parse_svg(viz::matmul_svg(L, R, o));
+  std::vector<const Element*> marks;
+  for (const Element* p : root->find_all("polygon"))
+    if (p->attr_or("class") == "mark") marks.push_back(p);
+  REQUIRE(marks.size() == 3);
+  // The last outline is cell (2, 3) of the front face: its corners are that cell's corners
+  // under the face's transform.
+  double a, b, c, d, e, f;
+  REQUIRE(std::sscanf(cell_groups(*root, "L @ R")[0]->attr_or("transform").c_str(), "matrix(%lf %lf %lf %lf %lf %lf)",
+                      &a, &b, &c, &d, &e, &f) == 6);
+  std::vector<std::pair<double, double>> corners;
+  for (auto [u, v] : std::vector<std::pair<double, double>>{{3, 2}, {4, 2}, {4, 3}, {3, 3}})
+    corners.push_back({a * u + c * v + e, b * u + d * v + f});
+  std::vector<std::pair<double, double>> got;
+  std::string pts = marks[2]->attr_or("points");
+  for (char& ch : pts)
+    if (ch == ',') ch = ' ';
+  std::istringstream in(pts);
+  for (double x, y; in >> x >> y;) got.push_back({x, y});
+  REQUIRE(got.size() == 4);
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(got[k].first == Approx(corners[k].first).margin(0.02));
+    CHECK(got[k].second == Approx(corners[k].second).margin(0.02));
+  }
+  const auto C = tessel::matmul(L, R);
+  char value[32];
+  std::snprintf(value, sizeof value, "%.5g", static_cast<double>(C(2, 3)));
+  CHECK(has_text(*root, std::string("(L @ R)[2, 3] = Σ_k L[2, k] · R[k, 3] = ") + value));
+  o.highlight = {{4, 0}};
+  CHECK(error_of([&] { (void)viz::matmul_svg(L, R, o); }).find("highlight (4, 0) is outside") != std::string::npos);
+}
+
 TEST_CASE("matmul_svg: Tensors, views and reshape results deduce T and draw the same", "[viz]") {
   auto L = random_tensor<float, 2>({4, 6}, 81);
   const auto R = random_tensor<float, 2>({6, 3}, 82);
@@ -591,6 +630,35 @@ TEST_CASE("multi_head_svg: one box per head, the split and O2's values", "[viz]"
   CHECK(has_text(*root, "b·s = 6"));
   CHECK(has_text(*root, "hd = 2"));
   CHECK(has_text(*root, "e = 5"));
+}
+
+TEST_CASE("multi_head_svg: large shapes and many heads keep the picture small", "[viz]") {
+  SECTION("[2, 128, 256] in 4 heads: the boxes share the cell budget") {
+    const auto A1 = random_tensor<float, 3>({2, 128, 256}, 95);
+    const auto W1 = random_tensor<float, 2>({256, 256}, 96);
+    const std::string svg = viz::multi_head_svg(A1, W1, 4);
+    INFO("bytes: " << svg.size());
+    CHECK(svg.size() < 6u * 1024 * 1024);
+    const auto root = parse_svg(svg);
+    // max_cells 64 / √4 = 32 cells per axis: b·s = 256 in blocks of 8, hd = 64 in blocks of 2.
+    CHECK(cells_of(*root, "head 0: A1 head 0 as [b·s, hd]").size() == 32 * 32);
+    CHECK(cells_of(*root, "head 3: O2 head 3 as [b·s, e]").size() == 32 * 32);
+    CHECK(has_text(*root, "elements per cell: b·s 8, hd 2, e 8"));
+  }
+  SECTION("16 heads wrap into rows of 4") {
+    const auto A1 = random_tensor<float, 3>({1, 4, 32}, 97);
+    const auto W1 = random_tensor<float, 2>({32, 3}, 98);
+    const auto root = parse_svg(viz::multi_head_svg(A1, W1, 16));
+    CHECK(outlines(*root, "face").size() == 48);
+    std::map<std::string, double> y_of;
+    for (const Element* t : root->find_all("text"))
+      if (t->all_text().rfind("head ", 0) == 0 && t->attr_or("class") == "title")
+        y_of[t->all_text()] = std::stod(t->attr_or("y"));
+    REQUIRE(y_of.size() == 16);
+    CHECK(y_of["head 0"] == y_of["head 3"]);
+    CHECK(y_of["head 4"] > y_of["head 3"]);
+    CHECK(y_of["head 15"] == y_of["head 12"]);
+  }
 }
 
 TEST_CASE("multi_head_svg: bad input and empty operands", "[viz]") {

@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "face.hpp"
@@ -47,6 +49,9 @@ struct BoxSpec {
   BoxFace left, top, front;
   std::string i_label, k_label, j_label;  // "i = 8"
   std::string id;     // prefix of data-matrix names when a picture has several boxes
+  // Cell (row, column) of the front face to trace back to its row of the left face and its
+  // column of the top face (Options::highlight).
+  std::optional<std::pair<std::int64_t, std::int64_t>> highlight;
 };
 
 inline double font_for(double cell_px) { return cell_px >= 14 ? 13 : 12; }
@@ -131,6 +136,24 @@ inline void draw_box(SvgDocument& doc, const BoxSpec& b, const Options& opt) {
   face(b.front, Frame{O, iso.x, iso.y}, "front");
   face(b.left, Frame{back, -1.0 * iso.z, iso.y}, "left");
   face(b.top, Frame{back, iso.x, -1.0 * iso.z}, "top");
+
+  if (b.highlight) {
+    // Row i of L runs along k on the left face, column j of R along k on the top face; they
+    // meet over cell (i, j) of the front face.
+    const auto [r, c] = *b.highlight;
+    const AxisCells& rows = b.front.grid->rows;
+    const AxisCells& cols = b.front.grid->cols;
+    const double r0 = rows.position(r), r1 = r0 + rows.length(r), c0 = cols.position(c), c1 = c0 + cols.length(c);
+    auto outline = [&](const Frame& f, double u0, double v0, double u1, double v1) {
+      doc.begin("polygon")
+          .attr("class", "mark")
+          .attr("points", points_text({f.at(u0, v0), f.at(u1, v0), f.at(u1, v1), f.at(u0, v1)}))
+          .end();
+    };
+    outline(Frame{back, -1.0 * iso.z, iso.y}, 0, r0, K, r1);
+    outline(Frame{back, iso.x, -1.0 * iso.z}, c0, 0, c1, K);
+    outline(Frame{O, iso.x, iso.y}, c0, r0, c1, r1);
+  }
 
   // Dimensions: i down the left face's back edge, k along its bottom edge (towards the
   // front), j along the front face's bottom edge.

@@ -103,11 +103,11 @@ inline std::string cell_tooltip(const FaceSpec& f, std::int64_t r, std::int64_t 
   const std::int64_t rn = g.rows.count(r), cn = g.cols.count(c);
   if (rn == 1 && cn == 1)
     return f.names.element(g.rows.first(r), g.cols.first(c)) + " = " + value_text(g.value[k]);
-  std::string s = f.names.name + "[" + range_text(g.rows.first(r), rn) + ", " + range_text(g.cols.first(c), cn) +
-                  "], a block of " + std::to_string(rn) + " × " + std::to_string(cn) + ": ";
-  if (std::isnan(g.value[k])) return s + "holds a NaN, first at " + f.names.element(g.source_row[k], g.source_col[k]);
-  if (g.value[k] == 0) return s + "all zero";
-  return s + "largest |x| is " + f.names.element(g.source_row[k], g.source_col[k]) + " = " + value_text(g.value[k]);
+  // Blocks name their rows and columns in the face's own indexing, then the element shown.
+  std::string s = f.names.name + "[" + range_text(g.rows.first(r), rn) + ", " + range_text(g.cols.first(c), cn) + "]: ";
+  if (std::isnan(g.value[k])) return s + "NaN at " + f.names.element(g.source_row[k], g.source_col[k]);
+  if (g.value[k] == 0) return s + "all 0";
+  return s + "largest |x| at " + f.names.element(g.source_row[k], g.source_col[k]) + " = " + value_text(g.value[k]);
 }
 
 // Writes the cells (no outline; see draw_outline).

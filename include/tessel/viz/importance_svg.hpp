@@ -77,7 +77,10 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   const std::int64_t b = A1.size(0), s = A1.size(1), h = A1.size(2), e = W1.size(1), nh = num_heads, hd = h / nh;
   const auto t = static_cast<std::int64_t>(sel.size());
 
-  const auto [pos_ax, h_ax, t_ax, hd_ax, e_ax] = detail::plan_axes<5>(opt, {b * s, h, t, hd, e});
+  // The flat panels (P, A1, A3) get the full cell budget; the head boxes share it (√nh).
+  const Options head_opt = detail::per_head_options(opt, nh);
+  const auto [pos_ax, h_ax] = detail::plan_axes<2>(opt, {b * s, h});
+  const auto [t_ax, hd_ax, e_ax] = detail::plan_axes<3>(head_opt, {t, hd, e});
   const AxisCells one = axis_cells(1, 1);
   auto a1 = [&](std::int64_t p, std::int64_t c) { return to_float(A1(p / s, p % s, c)); };
   const CellGrid gp = aggregate(pos_ax, one, [&](std::int64_t p, std::int64_t) { return to_float(P(p / s, p % s)); });
@@ -92,7 +95,8 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   const double global = std::max({ga1.max_abs, g.top_max, g.front_max});
   const ColourScale sa(opt.global_scale ? global : ga1.max_abs), sw(opt.global_scale ? global : g.top_max),
       so(opt.global_scale ? global : g.front_max), sp(gp.max_abs);
-  const double px = detail::cell_px_for(opt, std::max({pos_ax.cells, h_ax.cells, hd_ax.cells, e_ax.cells}));
+  const double px = std::min(detail::cell_px_for(opt, std::max(pos_ax.cells, h_ax.cells)),
+                             detail::cell_px_for(head_opt, std::max({t_ax.cells, hd_ax.cells, e_ax.cells})));
 
   std::vector<bool> selected_position(static_cast<std::size_t>(b * s), false);
   for (std::int64_t p : sel) selected_position[static_cast<std::size_t>(p)] = true;

@@ -77,6 +77,13 @@ std::string matmul_svg(TensorView<const T, 2> L, TensorView<const T, 2> R, const
   box.k_label = "k = " + std::to_string(k.size);
   box.j_label = "j = " + std::to_string(j.size);
 
+  if (opt.highlight) {
+    const auto [hi, hj] = *opt.highlight;
+    tessel::detail::check(hi >= 0 && hi < i.size && hj >= 0 && hj < j.size, fn, "Options::highlight (", hi, ", ", hj,
+                          ") is outside L @ R of shape [", i.size, ", ", j.size, "]");
+    box.highlight = std::pair<std::int64_t, std::int64_t>{hi / i.block, hj / j.block};
+  }
+
   detail::SvgDocument doc;
   detail::draw_box(doc, box, opt);
 
@@ -86,6 +93,14 @@ std::string matmul_svg(TensorView<const T, 2> L, TensorView<const T, 2> R, const
   detail::count_specials(legend, {&gl, &gr, &gc});
   for (auto& line : detail::block_note({{"i", i}, {"k", k}, {"j", j}})) legend.notes.push_back(line);
   detail::empty_axis_notes(legend, i.size, k.size, j.size, cn);
+  if (opt.highlight) {
+    const auto [hi, hj] = *opt.highlight;
+    const std::string ij = std::to_string(hi) + ", " + std::to_string(hj);
+    legend.notes.push_back("Outlined: row " + std::to_string(hi) + " of " + ln + " and column " + std::to_string(hj) +
+                           " of " + rn + " meet in " + detail::indexable(cn) + "[" + ij + "] = Σ_k " + ln + "[" +
+                           std::to_string(hi) + ", k] · " + rn + "[k, " + std::to_string(hj) +
+                           "] = " + detail::value_text(to_float(C(hi, hj))));
+  }
 
   const std::string heading = opt.title.empty() ? cn + " = " + ln + " " + detail::shape_text(i.size, k.size) + " @ " +
                                                       rn + " " + detail::shape_text(k.size, j.size)

@@ -12,6 +12,7 @@
 #include "../core/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -57,36 +58,53 @@ struct HeadBoxText {
   std::string left_label, top_label, front_label, i_label, k_label, j_label;
 };
 
-// Draws the nh boxes in a row, the first one's bounds starting at `top_left`; returns the
-// bounds of the row.
+// How many head boxes share a row: all of them up to 4, then about √nh, so many heads make a
+// block of rows rather than one very wide strip.
+inline std::int64_t boxes_per_row(std::int64_t nh) {
+  if (nh <= 4) return std::max<std::int64_t>(nh, 1);
+  const auto root = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(nh))));
+  return std::max<std::int64_t>(4, root);
+}
+
+// Draws the nh boxes in rows, the first one's bounds starting at `top_left`; returns the
+// bounds of them all.
 template <class TextOf>
 Bounds draw_head_boxes(SvgDocument& doc, Point top_left, const HeadGrids& g, const ColourScale& left_scale,
                        const ColourScale& top_scale, const ColourScale& front_scale, double cell_px,
                        const std::vector<std::vector<bool>>& faded_rows, TextOf&& text_of, const Options& opt) {
-  Bounds row;
-  double x = top_left.x;
+  Bounds all;
   Options quick = opt;
   quick.tooltips = false;
-  for (std::size_t n = 0; n < g.left.size(); ++n) {
-    const HeadBoxText t = text_of(static_cast<std::int64_t>(n));
+  const auto nh = static_cast<std::int64_t>(g.left.size());
+  const std::int64_t per_row = boxes_per_row(nh);
+  double x = top_left.x, y = top_left.y, row_height = 0;
+  for (std::int64_t n = 0; n < nh; ++n) {
+    if (n > 0 && n % per_row == 0) {
+      x = top_left.x;
+      y += row_height + 30;
+      row_height = 0;
+    }
+    const auto k = static_cast<std::size_t>(n);
+    const HeadBoxText t = text_of(n);
     BoxSpec box;
     box.cell_px = cell_px;
-    box.left = {&g.left[n], left_scale, t.left, t.left_label, n < faded_rows.size() ? faded_rows[n] : std::vector<bool>{}};
-    box.top = {&g.top[n], top_scale, t.top, t.top_label, {}};
-    box.front = {&g.front[n], front_scale, t.front, t.front_label, box.left.row_faded};
+    box.left = {&g.left[k], left_scale, t.left, t.left_label, k < faded_rows.size() ? faded_rows[k] : std::vector<bool>{}};
+    box.top = {&g.top[k], top_scale, t.top, t.top_label, {}};
+    box.front = {&g.front[k], front_scale, t.front, t.front_label, box.left.row_faded};
     box.i_label = t.i_label;
     box.k_label = t.k_label;
     box.j_label = t.j_label;
     box.id = "head " + std::to_string(n);
     const Bounds b = measure([&](SvgDocument& d) { draw_box(d, box, quick); });
-    box.origin = Point{x - b.min_x, top_left.y + 22 - b.min_y};
-    doc.label(Point{x, top_left.y + 12}, "head " + std::to_string(n), 14, Anchor::start, "title");
+    box.origin = Point{x - b.min_x, y + 22 - b.min_y};
+    doc.label(Point{x, y + 12}, "head " + std::to_string(n), 14, Anchor::start, "title");
     draw_box(doc, box, opt);
-    row.add(Point{x, top_left.y});
-    row.add(Point{x + (b.max_x - b.min_x), top_left.y + 22 + (b.max_y - b.min_y)});
+    all.add(Point{x, y});
+    all.add(Point{x + (b.max_x - b.min_x), y + 22 + (b.max_y - b.min_y)});
+    row_height = std::max(row_height, 22 + (b.max_y - b.min_y));
     x += (b.max_x - b.min_x) + 28;
   }
-  return row;
+  return all;
 }
 
 inline std::string range_of_head(std::int64_t n, std::int64_t hd) {
@@ -107,10 +125,11 @@ std::string multi_head_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
         A1.size(2));
   detail::check_options(fn, opt);
   const Tensor<T, 4> O2 = tessel::matmul_with_multi_head(A1, W1, num_heads);
+  const Options head_opt = detail::per_head_options(opt, num_heads);
   const auto o2 = O2.view();
 
   const std::int64_t b = A1.size(0), s = A1.size(1), h = A1.size(2), e = W1.size(1), nh = num_heads, hd = h / nh;
-  const auto [rows, hd_ax, e_ax] = detail::plan_axes<3>(opt, {b * s, hd, e});
+  const auto [rows, hd_ax, e_ax] = detail::plan_axes<3>(head_opt, {b * s, hd, e});
   // Row r of the flattened [b·s, ...] operands is position (r / s, r % s).
   auto pos = [s](std::int64_t r) { return std::to_string(r / s) + ", " + std::to_string(r % s); };
   const detail::HeadGrids g = detail::head_grids(
@@ -121,7 +140,7 @@ std::string multi_head_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   const double global = std::max({g.left_max, g.top_max, g.front_max});
   const ColourScale sa(opt.global_scale ? global : g.left_max), sw(opt.global_scale ? global : g.top_max),
       so(opt.global_scale ? global : g.front_max);
-  const double px = detail::cell_px_for(opt, std::max({rows.cells, hd_ax.cells, e_ax.cells}));
+  const double px = detail::cell_px_for(head_opt, std::max({rows.cells, hd_ax.cells, e_ax.cells}));
 
   auto a1_names = [&](std::int64_t n) {
     detail::FaceNames f;

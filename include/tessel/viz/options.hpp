@@ -4,7 +4,9 @@
 #include "../core/config.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 TESSEL_NAMESPACE_BEGIN
 namespace viz {
@@ -19,7 +21,8 @@ struct Options {
   // ceil(n / max_cells) elements (the last one may be shorter); each cell then shows the value
   // of largest magnitude in its block, with its sign (a block holding a NaN shows NaN, so a
   // NaN is never hidden). Aggregated axes are not drawn to scale; the legend says so and
-  // states the block sizes. Must be at least 1.
+  // states the block sizes. Must be at least 1. Pictures with one box per head (multi_head_svg,
+  // importance_svg) divide it and max_edge_px by √nh, so they hold about as many cells as one box.
   std::int64_t max_cells = 64;
 
   // Cut every axis of the picture into blocks of the same size (the one its longest axis
@@ -41,6 +44,10 @@ struct Options {
 
   // Heading drawn above the picture; empty: the picture's own.
   std::string title;
+
+  // matmul_svg only: outline row i of L, column j of R and the element (i, j) of L @ R they
+  // make, with the sum written out in the legend (mm's way of showing one dot product).
+  std::optional<std::pair<std::int64_t, std::int64_t>> highlight;
 
   // Names used in labels and tooltips of matmul_svg (the result defaults to "L @ R" in the
   // names given).

@@ -47,6 +47,16 @@ std::array<AxisCells, N> plan_axes(const Options& opt, const std::array<std::int
   return axes;
 }
 
+// Pictures with one box per head keep the cell count (and file size) of about one box: the
+// budget of cells per axis and the edge length are divided by √nh (a user's cell_px stays).
+inline Options per_head_options(const Options& opt, std::int64_t nh) {
+  Options o = opt;
+  const double root = std::sqrt(static_cast<double>(std::max<std::int64_t>(nh, 1)));
+  o.max_cells = std::max<std::int64_t>(1, std::llround(static_cast<double>(opt.max_cells) / root));
+  o.max_edge_px = opt.max_edge_px / root;
+  return o;
+}
+
 // The page size of a cell: the option when given, otherwise as large as reads well (22 px)
 // but small enough that the longest axis (in cells) spans about max_edge_px.
 inline double cell_px_for(const Options& opt, std::int64_t longest_axis_cells) {
