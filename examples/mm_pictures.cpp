@@ -149,6 +149,16 @@ int main(int argc, char** argv) {
         "shows the value of largest magnitude in its block, with its sign. The legend states the block sizes.",
         viz::matmul_svg(big_l, big_r));
 
+    // A chain, drawn as mm draws a sub-expression: two boxes sharing the face A @ B.
+    auto A = random_tensor<float, 2>({6, 4}, rng);
+    auto B = random_tensor<float, 2>({4, 8}, rng);
+    auto C = random_tensor<float, 2>({8, 5}, rng);
+    add("chain.svg", "A chain: (A @ B) @ C",
+        "<code>chain_svg(A, B, C)</code>: the result face of A @ B is the left face of the second product. The first "
+        "box is seen from inside (A on its back wall, B on its floor), mm's alternating convex and concave boxes. "
+        "With k = 8 wider than 4 or 5 this is the shape of a transformer's feed-forward block.",
+        viz::chain_svg(A, B, C));
+
     // 4. The multi-head split (shapes of the tiny seed example: h = 16 in 4 heads of 4).
     auto A1 = random_tensor<float, 3>({2, 4, 16}, rng);
     auto W1 = random_tensor<float, 2>({16, 6}, rng);

@@ -590,6 +590,47 @@ TEST_CASE("matmul_svg: Tensors, views and reshape results deduce T and draw the 
   CHECK(viz::matmul_svg(Lt.view().transpose(0, 1), R) == ref);
 }
 
+// ---------------------------------------------------------------- chain_svg
+
+TEST_CASE("chain_svg: (A @ B) @ C as two boxes sharing the face A @ B", "[viz]") {
+  const auto A = random_tensor<float, 2>({5, 3}, 131);
+  const auto B = random_tensor<float, 2>({3, 6}, 132);
+  const auto C = random_tensor<float, 2>({6, 4}, 133);
+  const auto root = parse_svg(viz::chain_svg(A, B, C));
+  std::map<std::string, std::string> face_of;
+  for (const Element* f : outlines(*root, "face")) face_of[f->attr_or("data-matrix")] = f->attr_or("data-face");
+  CHECK(face_of.size() == 5);
+  CHECK(face_of["A"] == "back");
+  CHECK(face_of["B"] == "floor");
+  CHECK(face_of["A @ B"] == "left");  // the child's result is the parent's left face, drawn once
+  CHECK(face_of["C"] == "top");
+  CHECK(face_of["(A @ B) @ C"] == "front");
+  CHECK(cells_of(*root, "A").size() == 15);
+  CHECK(cells_of(*root, "B").size() == 18);
+  CHECK(cells_of(*root, "C").size() == 24);
+  const auto ab = cells_of(*root, "A @ B");
+  const auto abc = cells_of(*root, "(A @ B) @ C");
+  REQUIRE(ab.size() == 30);
+  REQUIRE(abc.size() == 20);
+  const Ref ref_ab = ref_matmul(dense(A), dense(B));
+  for (std::size_t k = 0; k < ab.size(); ++k) CHECK(close_to_reference<float>(tooltip_value(*ab[k]), ref_ab, k));
+  // The second product multiplies the intermediate as tessel returned it (two calls).
+  const auto AB = tessel::matmul(A, B);
+  const Ref ref_abc = ref_matmul(dense(AB), dense(C));
+  for (std::size_t k = 0; k < abc.size(); ++k) CHECK(close_to_reference<float>(tooltip_value(*abc[k]), ref_abc, k));
+  CHECK(tooltip(*abc[7]).rfind("((A @ B) @ C)[1, 3] = ", 0) == 0);
+  for (const char* want : {"i = 5", "k₁ = 3", "k = 6", "j = 4"}) {
+    INFO(want);
+    CHECK(has_text(*root, want));
+  }
+
+  const auto Cbad = random_tensor<float, 2>({5, 4}, 134);
+  const std::string msg = error_of([&] { (void)viz::chain_svg(A, B, Cbad); });
+  CHECK(msg.find("chain_svg") != std::string::npos);
+  CHECK(msg.find("[5, 4]") != std::string::npos);
+  CHECK(error_of([&] { (void)viz::chain_svg(B, A, C); }).find("A.size(1) must equal B.size(0)") != std::string::npos);
+}
+
 // ---------------------------------------------------------------- multi_head_svg
 
 TEST_CASE("multi_head_svg: one box per head, the split and O2's values", "[viz]") {

@@ -4,6 +4,7 @@
 //
 //   viz::matmul_svg(L, R)                        L [i,k] @ R [k,j]: an isometric box, L on the
 //                                                left face, R on top, L @ R in front
+//   viz::chain_svg(A, B, C)                      (A @ B) @ C: two boxes sharing the face A @ B
 //   viz::multi_head_svg(A1, W1, nh)              the head split and one box per head (SPEC §1)
 //   viz::importance_svg(A1, W1, P, nh, options)  selection, gather and the head products (SPEC §2)
 //   viz::qkv_views_svg(b, s, nh, hd, layout)     the fused-QKV trap: split-then-view against
@@ -21,6 +22,7 @@
 
 #include "core/config.hpp"
 
+#include "viz/chain_svg.hpp"
 #include "viz/importance_svg.hpp"
 #include "viz/matmul_svg.hpp"
 #include "viz/multi_head_svg.hpp"

@@ -198,7 +198,8 @@ inline constexpr std::string_view picture_css =
     ".arrow{fill:none;stroke:#3f4757;stroke-width:1.1}"
     ".arrowhead{fill:#3f4757}"
     ".link{fill:none;stroke:#8a93a3;stroke-width:0.8}"
-    ".mark{fill:none;stroke:#1d2129;stroke-width:1.8}";
+    ".mark{fill:none;stroke:#1d2129;stroke-width:1.8}"
+    ".badge{fill:#ffffff;fill-opacity:0.86;stroke:#4b5263;stroke-width:0.8}";
 
 }  // namespace viz::detail
 TESSEL_NAMESPACE_END
