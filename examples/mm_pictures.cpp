@@ -17,6 +17,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,15 +26,12 @@ namespace {
 using tessel::bfloat16;
 using tessel::Tensor;
 
-// A small portable random generator (splitmix64), so every platform draws the same pictures.
+// Uniform values from std::mt19937_64, whose output sequence the standard fixes (unlike the
+// distributions'), so every platform draws the same pictures.
 struct Random {
-  std::uint64_t state;
-  double uniform() {  // [0, 1)
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-  }
+  std::mt19937_64 engine;
+  explicit Random(std::uint64_t seed) : engine(seed) {}
+  double uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }  // [0, 1)
   double signed_unit() { return 2 * uniform() - 1; }
 };
 
@@ -97,7 +95,7 @@ int main(int argc, char** argv) {
     namespace viz = tessel::viz;
     const std::filesystem::path folder = argc > 1 ? argv[1] : "mm_pictures";
     std::filesystem::create_directories(folder);
-    Random rng{2024};
+    Random rng(2024);
     std::vector<Picture> pictures;
     auto add = [&](const std::string& file, const std::string& title, const std::string& text, const std::string& svg) {
       write_file(folder / file, svg);

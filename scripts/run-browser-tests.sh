@@ -9,28 +9,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The build's own packages first (g++, cmake, catch2, ...), then the browser's. Chromium only
-# recommends a font; DejaVu gives the labels the sans-serif the pictures ask for.
-scripts/install-deps.sh
-packages=(chromium python3 fonts-dejavu-core)
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$package")
-  fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "run-browser-tests: missing Debian packages: ${missing[*]}" >&2
-    echo "install them with:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "run-browser-tests: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=900 update -q
-  apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}"
-fi
+# The build's packages and the browser's, installed the way every other Debian package of the
+# project is. Chromium only recommends a font; DejaVu gives the labels the sans-serif the
+# pictures ask for.
+scripts/install-deps.sh chromium python3 fonts-dejavu-core
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmake --preset ci

@@ -382,14 +382,17 @@ TEST_CASE("matmul_svg: large matrices are aggregated; the picture stays small", 
     CHECK(has_text(*root, "elements per cell: i 2, k 2, j 1"));
     CHECK(cells_of(*root, "R").size() == 64 * 3);
   }
-  SECTION("4096 × 4096") {
-    Tensor<float, 2> L({4096, 4096});
-    for (std::int64_t i = 0; i < L.numel(); ++i) L.data()[i] = static_cast<float>(std::sin(0.001 * double(i)));
-    const auto R = random_tensor<float, 2>({4096, 8}, 42);
+  // The picture of L @ R, which must stay well under 8 MB.
+  auto small_picture = [](const Tensor<float, 2>& L, const Tensor<float, 2>& R) {
     const std::string svg = viz::matmul_svg(L, R);
     INFO("bytes: " << svg.size());
     CHECK(svg.size() < 4u * 1024 * 1024);
-    const auto root = parse_svg(svg);
+    return parse_svg(svg);
+  };
+  SECTION("4096 × 4096") {
+    Tensor<float, 2> L({4096, 4096});
+    for (std::int64_t i = 0; i < L.numel(); ++i) L.data()[i] = static_cast<float>(std::sin(0.001 * double(i)));
+    const auto root = small_picture(L, random_tensor<float, 2>({4096, 8}, 42));
     CHECK(cells_of(*root, "L").size() == 64 * 64);
     CHECK(cells_of(*root, "R").size() == 64 * 8);
     CHECK(cells_of(*root, "L @ R").size() == 64 * 8);
@@ -397,12 +400,7 @@ TEST_CASE("matmul_svg: large matrices are aggregated; the picture stays small", 
     CHECK(has_text(*root, "not to scale"));
   }
   SECTION("a 4096 × 4096 product") {
-    const auto L = random_tensor<float, 2>({4096, 48}, 43);
-    const auto R = random_tensor<float, 2>({48, 4096}, 44);
-    const std::string svg = viz::matmul_svg(L, R);
-    INFO("bytes: " << svg.size());
-    CHECK(svg.size() < 4u * 1024 * 1024);
-    const auto root = parse_svg(svg);
+    const auto root = small_picture(random_tensor<float, 2>({4096, 48}, 43), random_tensor<float, 2>({48, 4096}, 44));
     CHECK(cells_of(*root, "L @ R").size() == 64 * 64);
   }
 }

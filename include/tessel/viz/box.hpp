@@ -64,18 +64,9 @@ inline void draw_arrow(SvgDocument& doc, Point a, Point b) {
   const Point t{d.x / len, d.y / len}, n{-t.y, t.x};
   const double head = std::min(7.0, len / 2);
   const Point base = b - head * t;
-  std::string path = "M";
-  append_number(path, a.x);
-  path += ' ';
-  append_number(path, a.y);
-  path += " L";
-  append_number(path, base.x);
-  path += ' ';
-  append_number(path, base.y);
-  doc.begin("path").attr("class", "arrow").attr("d", path).end();
+  doc.line(a, base, "arrow");
   const Point p1 = base + 3.2 * n, p2 = base - 3.2 * n;
   doc.begin("polygon").attr("class", "arrowhead").attr("points", points_text({b, p1, p2})).end();
-  doc.bounds().add(a);
   doc.bounds().add(b);
 }
 
@@ -109,17 +100,8 @@ inline void draw_box(SvgDocument& doc, const BoxSpec& b, const Options& opt) {
 
   // Hidden edges first, behind the faces: from the far corner to its three neighbours.
   const Point far = O + J * iso.x + I * iso.y + K * iso.z;
-  for (const Point& to : {O + I * iso.y + K * iso.z, O + J * iso.x + K * iso.z, O + J * iso.x + I * iso.y}) {
-    std::string d = "M";
-    append_number(d, far.x);
-    d += ' ';
-    append_number(d, far.y);
-    d += " L";
-    append_number(d, to.x);
-    d += ' ';
-    append_number(d, to.y);
-    doc.begin("path").attr("class", "hidden-edge").attr("d", d).end();
-  }
+  for (const Point& to : {O + I * iso.y + K * iso.z, O + J * iso.x + K * iso.z, O + J * iso.x + I * iso.y})
+    doc.line(far, to, "hidden-edge");
 
   auto face = [&](const BoxFace& f, Frame frame, const char* which) {
     FaceSpec s;

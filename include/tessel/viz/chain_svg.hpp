@@ -28,24 +28,6 @@
 TESSEL_NAMESPACE_BEGIN
 namespace viz {
 
-namespace detail {
-
-inline void draw_dashed(SvgDocument& doc, Point a, Point b) {
-  std::string d = "M";
-  append_number(d, a.x);
-  d += ' ';
-  append_number(d, a.y);
-  d += " L";
-  append_number(d, b.x);
-  d += ' ';
-  append_number(d, b.y);
-  doc.begin("path").attr("class", "hidden-edge").attr("d", d).end();
-  doc.bounds().add(a);
-  doc.bounds().add(b);
-}
-
-}  // namespace detail
-
 template <ElementType T>
 std::string chain_svg(TensorView<const T, 2> A, TensorView<const T, 2> B, TensorView<const T, 2> C,
                       const Options& opt = {}) {
@@ -92,13 +74,13 @@ std::string chain_svg(TensorView<const T, 2> A, TensorView<const T, 2> B, Tensor
   // The parent's hidden edges, and the child's open front edges (the room has no ceiling and
   // no front wall).
   const detail::Point far = O + J * iso.x + I * iso.y + K * iso.z;
-  detail::draw_dashed(doc, far, O + I * iso.y + K * iso.z);
-  detail::draw_dashed(doc, far, O + J * iso.x + K * iso.z);
-  detail::draw_dashed(doc, far, O + J * iso.x + I * iso.y);
+  doc.line(far, O + I * iso.y + K * iso.z, "hidden-edge");
+  doc.line(far, O + J * iso.x + K * iso.z, "hidden-edge");
+  doc.line(far, O + J * iso.x + I * iso.y, "hidden-edge");
   const detail::Point front_left = O - K1 * iso.x;
-  detail::draw_dashed(doc, wall, front_left);
-  detail::draw_dashed(doc, front_left, O);
-  detail::draw_dashed(doc, front_left, front_left + I * iso.y);
+  doc.line(wall, front_left, "hidden-edge");
+  doc.line(front_left, O, "hidden-edge");
+  doc.line(front_left, front_left + I * iso.y, "hidden-edge");
 
   detail::draw_face(doc, face(gabc, detail::Frame{O, iso.x, iso.y}, "front", "(A @ B) @ C"), opt);
   detail::draw_face(doc, face(gab, detail::Frame{back, -1.0 * iso.z, iso.y}, "left", "A @ B"), opt);

@@ -178,6 +178,12 @@ inline void draw_outline(SvgDocument& doc, const Frame& frame, double cols_exten
 }
 
 inline void draw_face(SvgDocument& doc, const FaceSpec& f, const Options& opt) {
+  // An opaque white ground: the gaps between cells must hide the box's dashed hidden edges.
+  const double w = f.grid->cols.extent(), h = f.grid->rows.extent();
+  doc.begin("polygon")
+      .attr("class", "ground")
+      .attr("points", points_text({f.frame.at(0, 0), f.frame.at(w, 0), f.frame.at(w, h), f.frame.at(0, h)}))
+      .end();
   draw_cells(doc, f, opt);
   draw_outline(doc, f.frame, f.grid->cols.extent(), f.grid->rows.extent(), f.face, f.matrix, f.outline);
 }
@@ -199,6 +205,7 @@ inline constexpr std::string_view picture_css =
     ".arrowhead{fill:#3f4757}"
     ".link{fill:none;stroke:#8a93a3;stroke-width:0.8}"
     ".mark{fill:none;stroke:#1d2129;stroke-width:1.8}"
+    ".ground{fill:#ffffff}"
     ".badge{fill:#ffffff;fill-opacity:0.86;stroke:#4b5263;stroke-width:0.8}";
 
 }  // namespace viz::detail

@@ -28,18 +28,6 @@ namespace viz {
 
 namespace detail {
 
-inline void draw_line(SvgDocument& doc, Point a, Point b, const char* css_class) {
-  std::string d = "M";
-  append_number(d, a.x);
-  d += ' ';
-  append_number(d, a.y);
-  d += " L";
-  append_number(d, b.x);
-  d += ' ';
-  append_number(d, b.y);
-  doc.begin("path").attr("class", css_class).attr("d", d).end();
-}
-
 // Thin dashed lines between the heads' column blocks of a flat [rows, h] panel (only when
 // its columns are single elements, so the boundaries fall between cells).
 inline void draw_head_separators(SvgDocument& doc, Point origin, const CellGrid& g, std::int64_t nh, std::int64_t hd,
@@ -47,7 +35,7 @@ inline void draw_head_separators(SvgDocument& doc, Point origin, const CellGrid&
   if (g.cols.aggregated() || g.rows.cells == 0) return;
   for (std::int64_t n = 1; n < nh; ++n) {
     const double x = origin.x + static_cast<double>(n * hd) * px;
-    draw_line(doc, Point{x, origin.y - 4}, Point{x, origin.y + g.rows.extent() * px + 4}, "hidden-edge");
+    doc.line(Point{x, origin.y - 4}, Point{x, origin.y + g.rows.extent() * px + 4}, "hidden-edge");
   }
 }
 
@@ -58,11 +46,7 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
                            std::int64_t num_heads, ImportanceOptions options = {}, const Options& opt = {}) {
   constexpr std::string_view fn = "tessel::viz::importance_svg";
   using tessel::detail::check;
-  check(num_heads >= 1, fn, "num_heads must be at least 1, got ", num_heads);
-  check(A1.size(2) % num_heads == 0, fn, "A1 has shape ", A1.shape(), " whose hidden size ", A1.size(2),
-        " is not divisible by num_heads = ", num_heads);
-  check(W1.size(0) == A1.size(2), fn, "W1 has shape ", W1.shape(), " but A1 ", A1.shape(), " needs W1.size(0) == ",
-        A1.size(2));
+  detail::check_head_split<T>(fn, A1, W1, num_heads);
   check(P.size(0) == A1.size(0) && P.size(1) == A1.size(1), fn, "P has shape ", P.shape(), " but A1 ", A1.shape(),
         " needs P of shape [", A1.size(0), ", ", A1.size(1), "]");
   check(options.top_p >= 0.0 && options.top_p <= 1.0, fn, "top_p must be in [0, 1], got ", options.top_p);
@@ -119,17 +103,11 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   const bool row_labels = !pos_ax.aggregated() && px >= 12;
   // P as a column, with the positions' (i, j) on its left when there is room.
   {
-    detail::PanelSpec p;
-    p.face.grid = &gp;
-    p.face.frame.origin = {0, top_y};
-    p.face.scale = sp;
-    p.face.names.name = "P as [b·s, 1]";
-    p.face.names.element = [pos_text](std::int64_t q, std::int64_t) { return "P[" + pos_text(q) + "]"; };
-    p.face.face = "P";
-    p.face.matrix = "P";
-    p.face.cell_px = px;
+    detail::FaceNames names;
+    names.name = "P as [b·s, 1]";
+    names.element = [pos_text](std::int64_t q, std::int64_t) { return "P[" + pos_text(q) + "]"; };
+    detail::PanelSpec p = detail::panel_of(gp, {0, top_y}, sp, names, "P", "P", px);
     p.caption = "P [" + std::to_string(b) + ", " + std::to_string(s) + "]";
-    p.cols_label = "";
     detail::draw_panel(doc, p, opt);
     for (std::int64_t r = 0; r < pos_ax.cells; ++r) {
       if (faded[static_cast<std::size_t>(r)]) continue;
@@ -149,14 +127,7 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   // A1 with the rows not selected faded.
   const double a1_x = px + 54;
   {
-    detail::PanelSpec p;
-    p.face.grid = &ga1;
-    p.face.frame.origin = {a1_x, top_y};
-    p.face.scale = sa;
-    p.face.names = a1_names("A1 as [b·s, h]");
-    p.face.face = "A1";
-    p.face.matrix = "A1";
-    p.face.cell_px = px;
+    detail::PanelSpec p = detail::panel_of(ga1, {a1_x, top_y}, sa, a1_names("A1 as [b·s, h]"), "A1", "A1", px);
     p.face.row_faded = faded;
     p.caption = "A1 [" + std::to_string(b) + ", " + std::to_string(s) + ", " + std::to_string(h) +
                 "] as [b·s, h]: rows not selected are faded";
@@ -168,18 +139,13 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   const double a1_right = a1_x + h_ax.extent() * px;
   const double a3_x = a1_right + 110;
   {
-    detail::PanelSpec p;
-    p.face.grid = &ga3;
-    p.face.frame.origin = {a3_x, top_y};
-    p.face.scale = sa;
-    p.face.names.name = "A3 = A1[selected]";
-    p.face.names.element = [&sel, pos_text](std::int64_t r, std::int64_t c) {
+    detail::FaceNames names;
+    names.name = "A3 = A1[selected]";
+    names.element = [&sel, pos_text](std::int64_t r, std::int64_t c) {
       return "A3[" + std::to_string(r) + ", " + std::to_string(c) + "] = A1[" + pos_text(sel[r]) + ", " +
              std::to_string(c) + "]";
     };
-    p.face.face = "A3";
-    p.face.matrix = "A3";
-    p.face.cell_px = px;
+    detail::PanelSpec p = detail::panel_of(ga3, {a3_x, top_y}, sa, names, "A3", "A3", px);
     p.caption = "A3 = A1[selected]  [t, h] = [" + std::to_string(t) + ", " + std::to_string(h) + "]";
     p.cols_label = "rows in selection order (flat position i·s + j ascending)";
     detail::draw_panel(doc, p, opt);
@@ -188,7 +154,7 @@ std::string importance_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
       for (std::int64_t r = 0; r < t; ++r) {
         const double ya = top_y + (static_cast<double>(sel[r]) + 0.5) * px;
         const double yb = top_y + (static_cast<double>(r) + 0.5) * px;
-        detail::draw_line(doc, detail::Point{a1_right + 4, ya}, detail::Point{a3_x - 4, yb}, "link");
+        doc.line(detail::Point{a1_right + 4, ya}, detail::Point{a3_x - 4, yb}, "link");
         if (px >= 12)
           doc.label(detail::Point{a3_x + h_ax.extent() * px + 6, yb + 4},
                     "r = " + std::to_string(r) + " ← (" + pos_text(sel[r]) + ")", 10.5, detail::Anchor::start, "note");

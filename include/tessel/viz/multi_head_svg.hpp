@@ -107,6 +107,18 @@ Bounds draw_head_boxes(SvgDocument& doc, Point top_left, const HeadGrids& g, con
   return all;
 }
 
+// The head split's preconditions, shared by the multi-head and importance pictures.
+template <class T>
+void check_head_split(std::string_view fn, const TensorView<const T, 3>& A1, const TensorView<const T, 2>& W1,
+                      std::int64_t nh) {
+  using tessel::detail::check;
+  check(nh >= 1, fn, "num_heads must be at least 1, got ", nh);
+  check(A1.size(2) % nh == 0, fn, "A1 has shape ", A1.shape(), " whose hidden size ", A1.size(2),
+        " is not divisible by num_heads = ", nh);
+  check(W1.size(0) == A1.size(2), fn, "W1 has shape ", W1.shape(), " but A1 ", A1.shape(), " needs W1.size(0) == ",
+        A1.size(2));
+}
+
 inline std::string range_of_head(std::int64_t n, std::int64_t hd) {
   return std::to_string(n * hd) + ":" + std::to_string((n + 1) * hd);
 }
@@ -117,12 +129,7 @@ template <ElementType T>
 std::string multi_head_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1, std::int64_t num_heads,
                            const Options& opt = {}) {
   constexpr std::string_view fn = "tessel::viz::multi_head_svg";
-  using tessel::detail::check;
-  check(num_heads >= 1, fn, "num_heads must be at least 1, got ", num_heads);
-  check(A1.size(2) % num_heads == 0, fn, "A1 has shape ", A1.shape(), " whose hidden size ", A1.size(2),
-        " is not divisible by num_heads = ", num_heads);
-  check(W1.size(0) == A1.size(2), fn, "W1 has shape ", W1.shape(), " but A1 ", A1.shape(), " needs W1.size(0) == ",
-        A1.size(2));
+  detail::check_head_split<T>(fn, A1, W1, num_heads);
   detail::check_options(fn, opt);
   const Tensor<T, 4> O2 = tessel::matmul_with_multi_head(A1, W1, num_heads);
   const Options head_opt = detail::per_head_options(opt, num_heads);
@@ -173,40 +180,24 @@ std::string multi_head_svg(TensorView<const T, 3> A1, TensorView<const T, 2> W1,
   const double a1_width = static_cast<double>(nh) * hd_ax.extent() * px + static_cast<double>(nh - 1) * block_gap;
   const double top_y = 40;
   for (std::int64_t n = 0; n < nh; ++n) {
-    detail::PanelSpec p;
-    p.face.grid = &g.left[static_cast<std::size_t>(n)];
-    p.face.frame.origin = {static_cast<double>(n) * (hd_ax.extent() * px + block_gap), top_y};
-    p.face.scale = sa;
-    p.face.names = a1_names(n);
-    p.face.face = "A1 head " + std::to_string(n);
-    p.face.matrix = "A1";
-    p.face.cell_px = px;
-    p.cols_label = "head " + std::to_string(n);
+    const auto k = static_cast<std::size_t>(n);
+    const std::string head = "head " + std::to_string(n);
+    detail::PanelSpec a = detail::panel_of(g.left[k], {static_cast<double>(n) * (hd_ax.extent() * px + block_gap), top_y},
+                                           sa, a1_names(n), "A1 " + head, "A1", px);
+    a.cols_label = head;
+    detail::PanelSpec w = detail::panel_of(
+        g.top[k], {a1_width + 70, top_y + static_cast<double>(n) * (hd_ax.extent() * px + block_gap)}, sw, w1_names(n),
+        "W1 " + head, "W1", px);
+    w.rows_label = head;
     if (n == 0) {
-      p.caption = "A1 [" + std::to_string(b) + ", " + std::to_string(s) + ", " + std::to_string(h) +
+      a.caption = "A1 [" + std::to_string(b) + ", " + std::to_string(s) + ", " + std::to_string(h) +
                   "] as [b·s, h]: h = nh · hd = " + std::to_string(nh) + " · " + std::to_string(hd);
-      p.rows_label = "b·s = " + std::to_string(b * s);
+      a.rows_label = "b·s = " + std::to_string(b * s);
+      w.caption = "W1 [" + std::to_string(h) + ", " + std::to_string(e) + "]: nh row blocks of hd";
+      w.cols_label = "e = " + std::to_string(e);
     }
-    detail::draw_panel(doc, p, opt);
-  }
-  const double w1_x = a1_width + 70;
-  double w1_y = top_y;
-  for (std::int64_t n = 0; n < nh; ++n) {
-    detail::PanelSpec p;
-    p.face.grid = &g.top[static_cast<std::size_t>(n)];
-    p.face.frame.origin = {w1_x, w1_y};
-    p.face.scale = sw;
-    p.face.names = w1_names(n);
-    p.face.face = "W1 head " + std::to_string(n);
-    p.face.matrix = "W1";
-    p.face.cell_px = px;
-    p.rows_label = "head " + std::to_string(n);
-    if (n == 0) {
-      p.caption = "W1 [" + std::to_string(h) + ", " + std::to_string(e) + "]: nh row blocks of hd";
-      p.cols_label = "e = " + std::to_string(e);
-    }
-    detail::draw_panel(doc, p, opt);
-    w1_y += hd_ax.extent() * px + block_gap;
+    detail::draw_panel(doc, a, opt);
+    detail::draw_panel(doc, w, opt);
   }
 
   // Second row: one box per head.

@@ -5,6 +5,7 @@
 #include "../core/config.hpp"
 
 #include <string>
+#include <utility>
 
 #include "face.hpp"
 #include "svg_document.hpp"
@@ -18,6 +19,20 @@ struct PanelSpec {
   std::string rows_label;    // left of the panel, e.g. "b·s = 16"
   std::string cols_label;    // under the caption, e.g. "h = 16"
 };
+
+// A panel of `grid` with its top-left corner at `origin`; captions are filled in by the caller.
+inline PanelSpec panel_of(const CellGrid& grid, Point origin, const ColourScale& scale, FaceNames names,
+                          std::string face, std::string matrix, double cell_px) {
+  PanelSpec p;
+  p.face.grid = &grid;
+  p.face.frame.origin = origin;
+  p.face.scale = scale;
+  p.face.names = std::move(names);
+  p.face.face = std::move(face);
+  p.face.matrix = std::move(matrix);
+  p.face.cell_px = cell_px;
+  return p;
+}
 
 inline void draw_panel(SvgDocument& doc, PanelSpec p, const Options& opt) {
   const double px = p.face.cell_px;

@@ -13,9 +13,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 TESSEL_NAMESPACE_BEGIN
@@ -172,6 +174,22 @@ class SvgDocument {
     return *this;
   }
 
+  // A straight line a → b as a <path> of the given CSS class.
+  SvgDocument& line(Point a, Point b, std::string_view css_class) {
+    std::string d = "M";
+    append_number(d, a.x);
+    d += ' ';
+    append_number(d, a.y);
+    d += " L";
+    append_number(d, b.x);
+    d += ' ';
+    append_number(d, b.y);
+    begin("path").attr("class", css_class).attr("d", d).end();
+    bounds_.add(a);
+    bounds_.add(b);
+    return *this;
+  }
+
   static double text_width(std::string_view content, double font_px) {
     // Count code points, not bytes (labels use a few non-ASCII symbols such as "×" and "·").
     std::size_t chars = 0;
@@ -189,32 +207,21 @@ class SvgDocument {
     const double x0 = std::floor(b.min_x - margin), y0 = std::floor(b.min_y - margin);
     const double w = std::ceil(b.max_x + margin - x0), h = std::ceil(b.max_y + margin - y0);
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"";
-    append_number(out, w, 0);
-    out += "\" height=\"";
-    append_number(out, h, 0);
-    out += "\" viewBox=\"";
-    append_number(out, x0, 0);
-    out += ' ';
-    append_number(out, y0, 0);
-    out += ' ';
-    append_number(out, w, 0);
-    out += ' ';
-    append_number(out, h, 0);
+    auto numbers = [&out](std::initializer_list<std::pair<const char*, double>> items) {
+      for (const auto& [prefix, value] : items) {
+        out += prefix;
+        append_number(out, value, 0);
+      }
+    };
+    numbers({{"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"", w}, {"\" height=\"", h},
+             {"\" viewBox=\"", x0}, {" ", y0}, {" ", w}, {" ", h}});
     out += "\">\n<title>";
     append_escaped(out, document_title);
     out += "</title>\n<style>";
     append_escaped(out, style);  // CSS here never needs '<' or '&'; escaping keeps the XML valid regardless
     out += "</style>\n";
     // A white page behind everything, so the picture reads the same on a dark viewer.
-    out += "<rect x=\"";
-    append_number(out, x0, 0);
-    out += "\" y=\"";
-    append_number(out, y0, 0);
-    out += "\" width=\"";
-    append_number(out, w, 0);
-    out += "\" height=\"";
-    append_number(out, h, 0);
+    numbers({{"<rect x=\"", x0}, {"\" y=\"", y0}, {"\" width=\"", w}, {"\" height=\"", h}});
     out += "\" fill=\"#ffffff\"/>\n";
     out += body_;
     out += "\n</svg>\n";
