@@ -14,6 +14,7 @@
 
 #include "../core/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

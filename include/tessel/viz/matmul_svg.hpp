@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "../tessel.hpp"
 #include "blocks.hpp"
@@ -54,6 +55,11 @@ std::string matmul_svg(TensorView<const T, 2> L, TensorView<const T, 2> R, const
   tessel::detail::check(L.size(1) == R.size(0), fn, "L has shape ", L.shape(), " and R has shape ", R.shape(),
                         ": L.size(1) must equal R.size(0)");
   detail::check_options(fn, opt);
+  if (opt.highlight) {
+    const auto [hi, hj] = *opt.highlight;
+    tessel::detail::check(hi >= 0 && hi < L.size(0) && hj >= 0 && hj < R.size(1), fn, "Options::highlight (", hi, ", ",
+                          hj, ") is outside L @ R of shape [", L.size(0), ", ", R.size(1), "]");
+  }
   const Tensor<T, 2> C = tessel::matmul(L, R);
 
   const std::string ln = opt.left_name, rn = opt.right_name;
@@ -79,8 +85,6 @@ std::string matmul_svg(TensorView<const T, 2> L, TensorView<const T, 2> R, const
 
   if (opt.highlight) {
     const auto [hi, hj] = *opt.highlight;
-    tessel::detail::check(hi >= 0 && hi < i.size && hj >= 0 && hj < j.size, fn, "Options::highlight (", hi, ", ", hj,
-                          ") is outside L @ R of shape [", i.size, ", ", j.size, "]");
     box.highlight = std::pair<std::int64_t, std::int64_t>{hi / i.block, hj / j.block};
   }
 
