@@ -8,8 +8,10 @@
 //   * the input is valid UTF-8 and every character is an XML Char;
 //   * an optional XML declaration at the very start, then comments, processing instructions
 //     and white space around exactly one root element (a DOCTYPE is rejected);
-//   * names are well-formed; start and end tags match; attribute names are unique within an
-//     element; attribute values are quoted and hold no '<';
+//   * names are well-formed (ASCII exactly as §2.3; any non-ASCII letter from U+00C0 up is
+//     accepted, more broadly than §2.3 — tessel writes ASCII names only); start and end tags
+//     match; attribute names are unique within an element; attribute values are quoted and
+//     hold no '<';
 //   * every '&' starts a valid reference (&amp; &lt; &gt; &quot; &apos; &#N; &#xH; naming a
 //     Char); character data holds no "]]>"; comments hold no "--"; CDATA sections close.
 // parse() returns the element tree with references decoded, or throws ParseError saying
