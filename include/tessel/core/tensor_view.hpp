@@ -194,6 +194,8 @@ class TensorView {
     std::int64_t total = 0;
     for (auto s : sizes) {
       detail::check(s >= 0, "TensorView::split", "split sizes ", sizes, " contain a negative size");
+      detail::check(detail::add_no_overflow(total, s).has_value(), "TensorView::split", "split sizes ", sizes,
+                    " add up to more than 2^63 - 1");
       total += s;
     }
     detail::check(total == shape_[d], "TensorView::split", "split sizes ", sizes, " add up to ", total,
@@ -263,6 +265,7 @@ class TensorView {
         strides[i] = 0;
       }
     }
+    detail::checked_numel(shape, "TensorView::expand");
     return TensorView<T, N>(data_, shape, strides, detail::unchecked_tag{});
   }
 
@@ -282,10 +285,7 @@ class TensorView {
       : data_(data), shape_(shape), strides_(strides) {}
 
  private:
-  void check_sizes(const char* where) const {
-    for (std::size_t d = 0; d < R; ++d)
-      detail::check(shape_[d] >= 0, where, "size ", shape_[d], " at dimension ", d, " is negative (shape ", shape_, ")");
-  }
+  void check_sizes(const char* where) const { detail::check_layout(shape_, strides_, sizeof(T), where); }
 
   T* data_ = nullptr;
   Shape<R> shape_{};

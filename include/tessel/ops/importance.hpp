@@ -177,11 +177,16 @@ ImportanceResult<T> matmul_with_importance(TensorView<const T, 3> A1, TensorView
   detail::check_importance_inputs(fn, A1, W1, num_heads);
   detail::check_shape(fn, "P", P, Shape<2>{A1.size(0), A1.size(1)}, "A1 has shape");
   detail::check_options(fn, options, A1.size(1));
+  if (grad_output) {
+    detail::check_output_size<T>(fn, "grad_input", A1.shape());
+    detail::check_output_size<T>(fn, "grad_weight", W1.shape());
+  }
   ImportanceResult<T> result;
   select_important_into<T>(P, options, result.selected);
   const auto t = static_cast<std::int64_t>(result.selected.size());
   const std::int64_t e = W1.size(1);
   detail::check_grad_output<T>(fn, grad_output, t, num_heads, e);
+  detail::check_output_size<T>(fn, "O3", Shape<3>{t, num_heads, e});
 
   result.output = Tensor<T, 3>({t, num_heads, e}, uninitialized);
   detail::importance_forward<T>(A1, W1, result.selected, num_heads, result.output.view());

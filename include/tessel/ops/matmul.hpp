@@ -90,6 +90,7 @@ template <ElementType T>
 Tensor<T, 2> matmul(TensorView<const T, 2> A, TensorView<const T, 2> B) {
   detail::check(A.size(1) == B.size(0), "matmul", "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(1) must equal B.size(0)");
+  detail::check_output_size<T>("matmul", "C", Shape<2>{A.size(0), B.size(1)});
   Tensor<T, 2> C({A.size(0), B.size(1)}, uninitialized);
   matmul_into<T>(A, B, C.view());
   return C;
@@ -102,6 +103,7 @@ Tensor<T, 3> matmul(TensorView<const T, 3> A, TensorView<const T, 3> B) {
                 " do not broadcast (they must be equal or one of them 1)");
   detail::check(A.size(2) == B.size(1), "matmul", "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(2) must equal B.size(1)");
+  detail::check_output_size<T>("matmul", "C", Shape<3>{ga == 1 ? gb : ga, A.size(1), B.size(2)});
   Tensor<T, 3> C({ga == 1 ? gb : ga, A.size(1), B.size(2)}, uninitialized);
   matmul_into<T>(A, B, C.view());
   return C;
@@ -111,6 +113,7 @@ template <ElementType T>
 Tensor<T, 3> matmul(TensorView<const T, 3> A, TensorView<const T, 2> B) {
   detail::check(A.size(2) == B.size(0), "matmul", "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(2) must equal B.size(0)");
+  detail::check_output_size<T>("matmul", "C", Shape<3>{A.size(0), A.size(1), B.size(1)});
   Tensor<T, 3> C({A.size(0), A.size(1), B.size(1)}, uninitialized);
   matmul_into<T>(A, B, C.view());
   return C;

@@ -63,7 +63,9 @@ void matmul_with_multi_head_into(TensorView<const T, 3> A1, TensorView<const T, 
 template <ElementType T>
 Tensor<T, 4> matmul_with_multi_head(TensorView<const T, 3> A1, TensorView<const T, 2> W1, std::int64_t num_heads) {
   detail::check_heads("matmul_with_multi_head", A1.shape(), W1.shape(), num_heads);
-  Tensor<T, 4> O2({A1.size(0), A1.size(1), num_heads, W1.size(1)}, uninitialized);
+  const Shape<4> shape{A1.size(0), A1.size(1), num_heads, W1.size(1)};
+  detail::check_output_size<T>("matmul_with_multi_head", "O2", shape);
+  Tensor<T, 4> O2(shape, uninitialized);
   detail::multi_head_into_unchecked<T>(A1, W1, num_heads, O2.view());
   return O2;
 }

@@ -1,13 +1,15 @@
 // tessel/ops/operands.hpp — turning user views into engine operands, and the checks every
-// op shares (shapes, output overlap).
+// op shares (shapes, output sizes, output overlap).
 #pragma once
 
 #include "../core/config.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "../core/error.hpp"
+#include "../core/shape.hpp"
 #include "../core/tensor_view.hpp"
 #include "../gemm/problem.hpp"
 
@@ -31,6 +33,16 @@ Operand<T> matrix_operand(const TensorView<T, 2>& v) {
 template <class T>
 Operand<T> batched_operand(const TensorView<T, 3>& v) {
   return Operand<T>{v.data(), v.stride(0), Axis::strided(v.stride(1)), Axis::strided(v.stride(2))};
+}
+
+// An output an op is about to allocate: its element count and bytes must be representable.
+template <class T, std::size_t R>
+void check_output_size(std::string_view where, const char* name, const Shape<R>& shape) {
+  const auto n = countable_numel(shape);
+  check(n.has_value(), where, "the output ", name, " would have shape ", shape,
+        ", more elements than an int64 can count (its sizes multiply past 2^63 - 1)");
+  check(fits_in_object(*n, sizeof(T)), where, "the output ", name, " would have shape ", shape, ": ", *n,
+        " elements of ", sizeof(T), " bytes, more than one allocation can hold (2^63 - 1 bytes)");
 }
 
 // An output view must not share memory with an input, nor with itself (an expanded view).
