@@ -6,6 +6,7 @@
 #include <tessel/core/error.hpp>
 #include <tessel/core/tensor.hpp>
 #include <tessel/core/tensor_view.hpp>
+#include <tessel/ops/selection.hpp>
 
 #include <array>
 #include <cstdint>
@@ -186,4 +187,21 @@ TEST_CASE("errors: sizes that overflow are refused with the shape named", "[erro
   const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
   CHECK_THAT(message_of([&] { (void)four.split(std::vector<std::int64_t>{huge, huge, 6}); }),
              StartsWith("TensorView::split: ") && Contains("add up to more than"));
+}
+
+TEST_CASE("errors: select_important_into names itself and leaves `selected` alone on an error", "[errors]") {
+  std::vector<float> p(6, 0.5f);
+  const TensorView<const float, 2> P(p.data(), {2, 3});
+  std::vector<std::int64_t> selected{42};
+  tessel::ImportanceOptions bad_p;
+  bad_p.top_p = 1.5;
+  CHECK_THAT(message_of([&] { tessel::select_important_into(P, bad_p, selected); }),
+             StartsWith("select_important_into: ") && Contains("top_p"));
+  tessel::ImportanceOptions bad_k;
+  bad_k.top_k = 4;
+  CHECK_THAT(message_of([&] { tessel::select_important_into(P, bad_k, selected); }),
+             StartsWith("select_important_into: ") && Contains("top_k") && Contains("[1, 3]"));
+  CHECK(selected == std::vector<std::int64_t>{42});
+  CHECK_THAT(message_of([&] { (void)tessel::select_important(P, bad_k); }),
+             StartsWith("select_important: ") && Contains("top_k"));
 }
