@@ -14,7 +14,10 @@
 //  * allocate() gives the strong guarantee: it returns a block or throws std::bad_alloc and
 //    changes nothing (when the system refuses a fresh block, the cached blocks are returned
 //    to it and the request is tried once more before giving up);
-//  * deallocate() never throws (a block it cannot keep in the cache goes back to the system).
+//  * deallocate() never throws (a block it cannot keep in the cache goes back to the system);
+//  * fork(): the allocator's lock is taken before the fork and released after it in parent
+//    and child (pthread_atfork), so a child forked while another thread is allocating
+//    finds the allocator consistent and unlocked.
 #pragma once
 
 #include "config.hpp"
@@ -29,6 +32,10 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define TESSEL_HAVE_PTHREAD_ATFORK 1
 #endif
 
 TESSEL_NAMESPACE_BEGIN
@@ -129,7 +136,18 @@ class CachingAllocator {
  private:
   CachingAllocator() {
     if (const char* env = std::getenv("TESSEL_CACHE_LIMIT_MB")) limit_ = std::size_t(std::strtoull(env, nullptr, 10)) << 20;
+#if defined(TESSEL_HAVE_PTHREAD_ATFORK)
+    // Registered once, when the allocator is first used: before that nobody can hold its lock.
+    // (If registration fails, which POSIX allows only for lack of memory, fork() is as unsafe
+    // as without it; nothing else changes.)
+    ::pthread_atfork(&lock_for_fork, &unlock_after_fork, &unlock_after_fork);
+#endif
   }
+
+  // fork() copies only the calling thread; without these a child forked while another thread
+  // held the lock would find it locked forever.
+  static void lock_for_fork() { instance().mutex_.lock(); }
+  static void unlock_after_fork() { instance().mutex_.unlock(); }
 
   // Puts a freed block into the cache; false when the cache's node cannot be allocated.
   bool keep_cached(std::size_t size, void* p) noexcept {
