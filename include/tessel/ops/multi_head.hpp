@@ -54,9 +54,11 @@ void matmul_with_multi_head_into(TensorView<const T, 3> A1, TensorView<const T, 
   detail::check_shape(fn, "O2", O2, Shape<4>{A1.size(0), A1.size(1), num_heads, W1.size(1)},
                       "A1, W1 and num_heads give");
   detail::check_writable(fn, "O2", O2);
-  detail::check_no_overlap(fn, "O2", O2, "A1", A1);
-  detail::check_no_overlap(fn, "O2", O2, "W1", W1);
-  detail::multi_head_into_unchecked<T>(A1, W1, num_heads, O2);
+  const bool disjoint_a1 = detail::check_no_overlap(fn, "O2", O2, "A1", A1);
+  const bool disjoint_w1 = detail::check_no_overlap(fn, "O2", O2, "W1", W1);
+  detail::OutputSlot<T, 4> out(O2, disjoint_a1 && disjoint_w1);
+  detail::multi_head_into_unchecked<T>(A1, W1, num_heads, out.view());
+  out.finish();
 }
 
 // O2 [b, s, nh, e] = A1 [b, s, h] times W1 [h, e] with h split into num_heads heads.
