@@ -77,6 +77,19 @@ void prepare_address_space_limit() {
 #endif
 }
 
+// What a bad_alloc case runs under: malloc prepared for the limit, `threads` threads (the
+// settings are restored at the end of the case).
+class BadAllocSettings {
+ public:
+  explicit BadAllocSettings(int threads) {
+    prepare_address_space_limit();
+    tessel::set_num_threads(threads);
+  }
+
+ private:
+  tessel_test::SettingsGuard guard_;
+};
+
 std::size_t address_space_in_use() {
   std::ifstream statm("/proc/self/statm");
   std::size_t pages = 0;
@@ -141,6 +154,16 @@ struct TwoThreadProduct {
   Tensor<float, 3> A = random_tensor<float, 3>({2, 192, 256}, 71);
   Tensor<float, 3> B = random_tensor<float, 3>({2, 256, 160}, 72);
   Tensor<float, 3> run() const { return tessel::matmul(A, B); }
+};
+
+// A product whose packed B block takes MiBs: several k blocks and a wide B (m a multiple of
+// every kernel's MR, so that it is not run transposed).
+struct LargeProduct {
+  Tensor<float, 3> A = random_tensor<float, 3>({2, 84, 2048}, 3);
+  Tensor<float, 3> B = random_tensor<float, 3>({2, 2048, 256}, 4);
+  Tensor<float, 3> C = Tensor<float, 3>({2, 84, 256});
+  void run() { tessel::matmul_into(A, B, C); }
+  Verdict judged() const { return judge(C, ref_matmul(dense(A), dense(B))); }
 };
 
 }  // namespace
@@ -228,52 +251,45 @@ TEST_CASE("faults: the multi-head and importance outputs are checked for overflo
 
 TEST_CASE("faults: bad_alloc in the engine reaches the caller (1 thread) and its buffers stay usable",
           "[faults][bad_alloc]") {
-  prepare_address_space_limit();
-  SettingsGuard guard;
-  tessel::set_num_threads(1);
+  const BadAllocSettings settings(1);
   const auto As = random_tensor<float, 3>({2, 128, 128}, 1), Bs = random_tensor<float, 3>({2, 128, 128}, 2);
-  // Several k blocks and a wide B: a packed B block of MiBs (m a multiple of every kernel's MR,
-  // so that it is not run transposed).
-  const auto Al = random_tensor<float, 3>({2, 84, 2048}, 3), Bl = random_tensor<float, 3>({2, 2048, 256}, 4);
-  Tensor<float, 3> Cs_before({2, 128, 128}), Cs_after({2, 128, 128}), Cl({2, 84, 256});
+  LargeProduct large;
+  Tensor<float, 3> Cs_before({2, 128, 128}), Cs_after({2, 128, 128});
   tessel::matmul_into(As, Bs, Cs_before);  // this thread's buffers now fit the small product
   tessel::release_cached_memory();
   {
     AddressSpaceLimit limit(std::size_t{1} << 20);
-    CHECK_THROWS_AS(tessel::matmul_into(Al, Bl, Cl), std::bad_alloc);
+    CHECK_THROWS_AS(large.run(), std::bad_alloc);
     // Still limited: the small product needs no more than the buffers kept through the failure.
     tessel::matmul_into(As, Bs, Cs_after);
   }
   CHECK(same_bits(Cs_before, Cs_after));
   CHECK_VERDICT(judge(Cs_after, ref_matmul(dense(As), dense(Bs))));
-  tessel::matmul_into(Al, Bl, Cl);
-  CHECK_VERDICT(judge(Cl, ref_matmul(dense(Al), dense(Bl))));
+  large.run();
+  CHECK_VERDICT(large.judged());
 }
 
 TEST_CASE("faults: bad_alloc in the engine reaches the caller (2 threads) and the library keeps working",
           "[faults][bad_alloc]") {
-  prepare_address_space_limit();
-  SettingsGuard guard;
-  tessel::set_num_threads(2);
+  const BadAllocSettings settings(2);
   // Eight batches: eight work units, which both threads take part in.
   const auto As = random_tensor<float, 3>({8, 128, 128}, 1), Bs = random_tensor<float, 3>({8, 128, 128}, 2);
-  const auto Al = random_tensor<float, 3>({2, 84, 2048}, 3), Bl = random_tensor<float, 3>({2, 2048, 256}, 4);
-  Tensor<float, 3> Cl({2, 84, 256});
+  LargeProduct large;
   const auto before = tessel::matmul(As, Bs);  // the worker thread exists now
   Tensor<float, 3> after(before.shape());
   tessel::release_cached_memory();
   {
     AddressSpaceLimit limit(std::size_t{1} << 20);
-    CHECK_THROWS_AS(tessel::matmul_into(Al, Bl, Cl), std::bad_alloc);
-    CHECK_THROWS_AS(tessel::matmul_into(Al, Bl, Cl), std::bad_alloc);  // and again, the same way
+    CHECK_THROWS_AS(large.run(), std::bad_alloc);
+    CHECK_THROWS_AS(large.run(), std::bad_alloc);  // and again, the same way
   }
   // Both threads' buffers were in the failed call; repeated calls give each thread units.
   for (int i = 0; i < 20; ++i) {
     tessel::matmul_into(As, Bs, after);
     REQUIRE(same_bits(before, after));
   }
-  tessel::matmul_into(Al, Bl, Cl);
-  CHECK_VERDICT(judge(Cl, ref_matmul(dense(Al), dense(Bl))));
+  large.run();
+  CHECK_VERDICT(large.judged());
   // The selection's parallel region too (its scratch grows on each thread).
   const auto P = random_tensor<float, 2>({64, 4096}, 5, 0.0, 1.0);
   const auto selected = tessel::select_important(P, opts(0.5, 100));
