@@ -6,9 +6,11 @@
 #include <tessel/core/error.hpp>
 #include <tessel/core/tensor.hpp>
 #include <tessel/core/tensor_view.hpp>
+#include <tessel/ops/selection.hpp>
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -150,4 +152,56 @@ TEST_CASE("errors: operator() is checked in debug builds", "[errors]") {
   // at() stays checked (see the test above).
   SUCCEED("operator() is unchecked in this build");
 #endif
+}
+
+TEST_CASE("errors: sizes that overflow are refused with the shape named", "[errors][overflow]") {
+  constexpr std::int64_t g31 = std::int64_t{1} << 31, g32 = std::int64_t{1} << 32, g40 = std::int64_t{1} << 40,
+                         g62 = std::int64_t{1} << 62;
+  // 2^62 floats are 2^64 bytes, 2^62 bfloat16 one byte more than an object can span.
+  CHECK_THAT(message_of([&] { Tensor<float, 1> t({g62}); }),
+             StartsWith("Tensor: ") && Contains("[4611686018427387904]") && Contains("bytes"));
+  CHECK_THAT(message_of([&] { Tensor<tessel::bfloat16, 1> t({g62}); }), StartsWith("Tensor: ") && Contains("bytes"));
+  CHECK_THAT(message_of([&] { Tensor<float, 2> t({g32, g32}); }),
+             StartsWith("Tensor: ") && Contains("[4294967296, 4294967296]") && Contains("more elements"));
+  // A zero size does not hide sizes whose product overflows (b·s of such a shape would wrap).
+  CHECK_THAT(message_of([&] { Tensor<float, 3> t({0, g40, g40}); }), StartsWith("Tensor: ") && Contains("[0, "));
+  CHECK_NOTHROW(Tensor<float, 3>({0, g31, g31}));
+
+  float one = 1.0f;
+  const TensorView<float, 2> scalar(&one, {1, 1});
+  CHECK_THAT(message_of([&] { (void)scalar.expand(g32, g32); }),
+             StartsWith("TensorView::expand: ") && Contains("[4294967296, 4294967296]"));
+  CHECK_THAT(message_of([&] { (void)TensorView<float, 2>(&one, {g32, g32}, {0, 0}); }),
+             StartsWith("TensorView: ") && Contains("[4294967296, 4294967296]"));
+  // A contiguous view of 2^62 floats would span 2^64 bytes; strides can reach too far too.
+  CHECK_THAT(message_of([&] { (void)TensorView<float, 1>(&one, {g62}); }),
+             StartsWith("TensorView: ") && Contains("spans more bytes"));
+  CHECK_THAT(message_of([&] { (void)TensorView<float, 2>(&one, {2, 2}, {g62, 1}); }),
+             StartsWith("TensorView: ") && Contains("[4611686018427387904, 1]"));
+  const auto empty = scalar.expand(0, 1);
+  CHECK_THAT(message_of([&] { (void)empty.view(g40, g40, 0); }),
+             StartsWith("TensorView::view: ") && Contains("[1099511627776, 1099511627776, 0]"));
+  CHECK_THAT(message_of([&] { (void)empty.reshape(g40, -1, g40); }), StartsWith("TensorView::reshape: "));
+  std::vector<float> buf(4);
+  const TensorView<float, 1> four(buf.data(), {4});
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  CHECK_THAT(message_of([&] { (void)four.split(std::vector<std::int64_t>{huge, huge, 6}); }),
+             StartsWith("TensorView::split: ") && Contains("add up to more than"));
+}
+
+TEST_CASE("errors: select_important_into names itself and leaves `selected` alone on an error", "[errors]") {
+  std::vector<float> p(6, 0.5f);
+  const TensorView<const float, 2> P(p.data(), {2, 3});
+  std::vector<std::int64_t> selected{42};
+  tessel::ImportanceOptions bad_p;
+  bad_p.top_p = 1.5;
+  CHECK_THAT(message_of([&] { tessel::select_important_into(P, bad_p, selected); }),
+             StartsWith("select_important_into: ") && Contains("top_p"));
+  tessel::ImportanceOptions bad_k;
+  bad_k.top_k = 4;
+  CHECK_THAT(message_of([&] { tessel::select_important_into(P, bad_k, selected); }),
+             StartsWith("select_important_into: ") && Contains("top_k") && Contains("[1, 3]"));
+  CHECK(selected == std::vector<std::int64_t>{42});
+  CHECK_THAT(message_of([&] { (void)tessel::select_important(P, bad_k); }),
+             StartsWith("select_important: ") && Contains("top_k"));
 }

@@ -9,6 +9,15 @@
 //  * Large blocks are 2 MiB aligned and advised as transparent huge pages, which fault in
 //    an order of magnitude faster where the kernel allows it.
 // Every allocation is counted, so tests can prove what a call allocates (memory_stats()).
+//
+// Under faults:
+//  * allocate() gives the strong guarantee: it returns a block or throws std::bad_alloc and
+//    changes nothing (when the system refuses a fresh block, the cached blocks are returned
+//    to it and the request is tried once more before giving up);
+//  * deallocate() never throws (a block it cannot keep in the cache goes back to the system);
+//  * fork(): the allocator's lock is taken before the fork and released after it in parent
+//    and child (pthread_atfork), so a child forked while another thread is allocating
+//    finds the allocator consistent and unlocked.
 #pragma once
 
 #include "config.hpp"
@@ -23,6 +32,10 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define TESSEL_HAVE_PTHREAD_ATFORK 1
 #endif
 
 TESSEL_NAMESPACE_BEGIN
@@ -66,7 +79,12 @@ class CachingAllocator {
     }
     if (!p) {
       p = system_allocate(size);
-      sizes_[p] = size;
+      try {
+        sizes_[p] = size;
+      } catch (...) {  // the bookkeeping node could not be allocated
+        std::free(p);
+        throw;
+      }
       ++stats_.fresh_allocations;
     }
     ++stats_.allocations;
@@ -84,8 +102,7 @@ class CachingAllocator {
     const std::size_t size = it->second;
     sizes_.erase(it);
     stats_.live_bytes -= static_cast<std::int64_t>(size);
-    if (size >= kLargeBlock && size <= limit_) {
-      free_.emplace(size, p);
+    if (size >= kLargeBlock && size <= limit_ && keep_cached(size, p)) {
       stats_.cached_bytes += static_cast<std::int64_t>(size);
       trim_to(limit_);
     } else {
@@ -119,6 +136,27 @@ class CachingAllocator {
  private:
   CachingAllocator() {
     if (const char* env = std::getenv("TESSEL_CACHE_LIMIT_MB")) limit_ = std::size_t(std::strtoull(env, nullptr, 10)) << 20;
+#if defined(TESSEL_HAVE_PTHREAD_ATFORK)
+    // Registered once, when the allocator is first used: before that nobody can hold its lock.
+    // (If registration fails, which POSIX allows only for lack of memory, fork() is as unsafe
+    // as without it; nothing else changes.)
+    ::pthread_atfork(&lock_for_fork, &unlock_after_fork, &unlock_after_fork);
+#endif
+  }
+
+  // fork() copies only the calling thread; without these a child forked while another thread
+  // held the lock would find it locked forever.
+  static void lock_for_fork() { instance().mutex_.lock(); }
+  static void unlock_after_fork() { instance().mutex_.unlock(); }
+
+  // Puts a freed block into the cache; false when the cache's node cannot be allocated.
+  bool keep_cached(std::size_t size, void* p) noexcept {
+    try {
+      free_.emplace(size, p);
+      return true;
+    } catch (...) {
+      return false;
+    }
   }
 
   static std::size_t rounded(std::size_t bytes) {
@@ -128,9 +166,15 @@ class CachingAllocator {
     return r;
   }
 
-  static void* system_allocate(std::size_t size) {
+  // A fresh block from the system. Caller holds mutex_. When the system refuses, the cached
+  // blocks (memory tessel holds but does not use) are given back and the request is retried.
+  void* system_allocate(std::size_t size) {
     const std::size_t align = size >= kLargeBlock ? kHugePage : kAlignment;
     void* p = std::aligned_alloc(align, size);
+    if (!p && !free_.empty()) {
+      trim_to(0);
+      p = std::aligned_alloc(align, size);
+    }
     if (!p) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     if (size >= kLargeBlock) ::madvise(p, size, MADV_HUGEPAGE);  // a hint: failure is harmless

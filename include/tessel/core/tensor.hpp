@@ -41,8 +41,9 @@ class Tensor {
     for (std::size_t d = 0; d < R; ++d)
       detail::check(shape_[d] >= 0, "Tensor", "size ", shape_[d], " at dimension ", d, " is negative (shape ", shape_,
                     ")");
-    numel_ = detail::numel_of(shape_);
-    if (numel_ > 0) data_.reset(static_cast<T*>(detail::allocate_bytes(bytes())));
+    numel_ = detail::checked_numel(shape_, "Tensor");
+    const std::size_t bytes = detail::checked_bytes(numel_, sizeof(T), shape_, "Tensor");
+    if (numel_ > 0) data_.reset(static_cast<T*>(detail::allocate_bytes(bytes)));
   }
   Tensor(const Tensor& other) : Tensor(other.shape_, uninitialized) {
     if (numel_ > 0) std::memcpy(static_cast<void*>(data_.get()), other.data_.get(), bytes());

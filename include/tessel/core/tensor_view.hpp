@@ -19,6 +19,7 @@
 
 #include "dtype.hpp"
 #include "error.hpp"
+#include "overlap.hpp"
 #include "shape.hpp"
 
 TESSEL_NAMESPACE_BEGIN
@@ -194,6 +195,8 @@ class TensorView {
     std::int64_t total = 0;
     for (auto s : sizes) {
       detail::check(s >= 0, "TensorView::split", "split sizes ", sizes, " contain a negative size");
+      detail::check(detail::add_no_overflow(total, s).has_value(), "TensorView::split", "split sizes ", sizes,
+                    " add up to more than 2^63 - 1");
       total += s;
     }
     detail::check(total == shape_[d], "TensorView::split", "split sizes ", sizes, " add up to ", total,
@@ -263,6 +266,7 @@ class TensorView {
         strides[i] = 0;
       }
     }
+    detail::checked_numel(shape, "TensorView::expand");
     return TensorView<T, N>(data_, shape, strides, detail::unchecked_tag{});
   }
 
@@ -282,10 +286,7 @@ class TensorView {
       : data_(data), shape_(shape), strides_(strides) {}
 
  private:
-  void check_sizes(const char* where) const {
-    for (std::size_t d = 0; d < R; ++d)
-      detail::check(shape_[d] >= 0, where, "size ", shape_[d], " at dimension ", d, " is negative (shape ", shape_, ")");
-  }
+  void check_sizes(const char* where) const { detail::check_layout(shape_, strides_, sizeof(T), where); }
 
   T* data_ = nullptr;
   Shape<R> shape_{};
@@ -363,40 +364,6 @@ template <class To, class From>
 constexpr To convert_element(From v) {
   if constexpr (std::is_same_v<To, std::remove_const_t<From>>) return v;
   else return from_float<To>(to_float(v));
-}
-
-// True when the memory spans of two views intersect (a conservative test on address ranges).
-template <class A, std::size_t RA, class B, std::size_t RB>
-bool memory_overlaps(const TensorView<A, RA>& a, const TensorView<B, RB>& b) {
-  if (a.numel() == 0 || b.numel() == 0) return false;
-  auto span = [](const auto& v, std::size_t elem) {
-    std::int64_t last = 0;
-    for (std::size_t d = 0; d < v.shape().size(); ++d) last += (v.shape()[d] - 1) * v.strides()[d];
-    const auto* lo = reinterpret_cast<const char*>(v.data());
-    return std::pair<const char*, const char*>(lo, lo + (last + 1) * static_cast<std::int64_t>(elem));
-  };
-  const auto [a0, a1] = span(a, sizeof(A));
-  const auto [b0, b1] = span(b, sizeof(B));
-  return a0 < b1 && b0 < a1;
-}
-
-// True when two distinct indices of the view reach the same element (a stride-0 or
-// otherwise self-overlapping layout), which makes it unusable as an output.
-template <class T, std::size_t R>
-bool has_internal_overlap(const TensorView<T, R>& v) {
-  if (v.numel() <= 1) return false;
-  // Sort dimensions by stride; a non-overlapping layout has each stride >= the extent of
-  // all smaller-stride dimensions together.
-  std::array<std::size_t, R> order{};
-  for (std::size_t d = 0; d < R; ++d) order[d] = d;
-  std::sort(order.begin(), order.end(), [&](auto x, auto y) { return v.strides()[x] < v.strides()[y]; });
-  std::int64_t extent = 1;
-  for (auto d : order) {
-    if (v.shape()[d] == 1) continue;
-    if (v.strides()[d] < extent) return true;
-    extent = v.strides()[d] * v.shape()[d];
-  }
-  return false;
 }
 
 }  // namespace detail

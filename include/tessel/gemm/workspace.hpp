@@ -4,7 +4,8 @@
 // and the fp32 accumulation block of C, each bounded by the block sizes (never by m·n).
 // They grow to the largest size needed so far and are kept for the thread's lifetime, so a
 // steady-state call allocates nothing here. They come from tessel's allocator, so tests can
-// count them.
+// count them. A buffer that fails to grow throws std::bad_alloc and keeps its old block (see
+// Buffer), so the thread's workspace stays valid for the next call.
 #pragma once
 
 #include "../core/config.hpp"
@@ -12,12 +13,18 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <new>
 
 #include "../core/allocator.hpp"
 
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
 
+// A growable block of floats. Exception guarantee (strong): floats() either returns a block
+// of at least `count` floats (contents unspecified: growing does not copy), or throws
+// std::bad_alloc and keeps its previous block and capacity, so a failed growth leaves the
+// buffer as usable as before (the next call that fits the old capacity needs no allocation).
 class Buffer {
  public:
   Buffer() = default;
@@ -26,11 +33,13 @@ class Buffer {
   ~Buffer() { deallocate_bytes(data_); }
 
   float* floats(std::int64_t count) {
+    if (count < 0 || static_cast<std::uint64_t>(count) > std::numeric_limits<std::size_t>::max() / sizeof(float))
+      throw std::bad_alloc();  // a block size no allocation can hold
     const auto bytes = static_cast<std::size_t>(count) * sizeof(float);
     if (bytes > capacity_) {
+      void* grown = allocate_bytes(bytes);  // may throw: nothing has changed yet
       deallocate_bytes(data_);
-      data_ = nullptr;
-      data_ = allocate_bytes(bytes);
+      data_ = grown;
       capacity_ = bytes;
     }
     return static_cast<float*>(data_);

@@ -143,27 +143,36 @@ void matmul_with_importance_into(TensorView<const T, 3> A1, TensorView<const T, 
                 "grad_input or grad_weight was given without grad_output");
   if (grad_input) detail::check_shape(fn, "grad_input", *grad_input, A1.shape(), "A1 has shape");
   if (grad_weight) detail::check_shape(fn, "grad_weight", *grad_weight, W1.shape(), "W1 has shape");
-  // Outputs: writable, and disjoint from every input and from each other.
+  // Outputs: writable, disjoint from each other, and disjoint from every input, or written
+  // through a temporary where that cannot be decided cheaply (detail::OutputSlot).
   auto check_output = [&](const char* name, const auto& out) {
     detail::check_writable(fn, name, out);
-    detail::check_no_overlap(fn, name, out, "A1", A1);
-    detail::check_no_overlap(fn, name, out, "W1", W1);
-    if (grad_output) detail::check_no_overlap(fn, name, out, "grad_output", *grad_output);
+    bool disjoint = detail::check_no_overlap(fn, name, out, "A1", A1);
+    disjoint = detail::check_no_overlap(fn, name, out, "W1", W1) && disjoint;
+    if (grad_output) disjoint = detail::check_no_overlap(fn, name, out, "grad_output", *grad_output) && disjoint;
+    return disjoint;
   };
-  check_output("O3", O3);
+  detail::OutputSlot<T, 3> o3(O3, check_output("O3", O3));
+  std::optional<detail::OutputSlot<T, 3>> da1;
+  std::optional<detail::OutputSlot<T, 2>> dw1;
   if (grad_input) {
-    check_output("grad_input", *grad_input);
-    detail::check_no_overlap(fn, "grad_input", *grad_input, "O3", O3);
+    const bool disjoint = check_output("grad_input", *grad_input);
+    detail::check_outputs_disjoint(fn, "grad_input", *grad_input, "O3", O3);
+    da1.emplace(*grad_input, disjoint);
   }
   if (grad_weight) {
-    check_output("grad_weight", *grad_weight);
-    detail::check_no_overlap(fn, "grad_weight", *grad_weight, "O3", O3);
-    if (grad_input) detail::check_no_overlap(fn, "grad_weight", *grad_weight, "grad_input", *grad_input);
+    const bool disjoint = check_output("grad_weight", *grad_weight);
+    detail::check_outputs_disjoint(fn, "grad_weight", *grad_weight, "O3", O3);
+    if (grad_input) detail::check_outputs_disjoint(fn, "grad_weight", *grad_weight, "grad_input", *grad_input);
+    dw1.emplace(*grad_weight, disjoint);
   }
 
-  detail::importance_forward<T>(A1, W1, selected, num_heads, O3);
-  if (grad_input) detail::importance_grad_input<T>(W1, selected, num_heads, *grad_output, *grad_input);
-  if (grad_weight) detail::importance_grad_weight<T>(A1, selected, num_heads, *grad_output, *grad_weight);
+  detail::importance_forward<T>(A1, W1, selected, num_heads, o3.view());
+  if (da1) detail::importance_grad_input<T>(W1, selected, num_heads, *grad_output, da1->view());
+  if (dw1) detail::importance_grad_weight<T>(A1, selected, num_heads, *grad_output, dw1->view());
+  o3.finish();
+  if (da1) da1->finish();
+  if (dw1) dw1->finish();
 }
 
 // SPEC §2–3: selects the important rows of A1 by P and multiplies them head by head; with
@@ -177,11 +186,16 @@ ImportanceResult<T> matmul_with_importance(TensorView<const T, 3> A1, TensorView
   detail::check_importance_inputs(fn, A1, W1, num_heads);
   detail::check_shape(fn, "P", P, Shape<2>{A1.size(0), A1.size(1)}, "A1 has shape");
   detail::check_options(fn, options, A1.size(1));
+  if (grad_output) {
+    detail::check_output_size<T>(fn, "grad_input", A1.shape());
+    detail::check_output_size<T>(fn, "grad_weight", W1.shape());
+  }
   ImportanceResult<T> result;
   select_important_into<T>(P, options, result.selected);
   const auto t = static_cast<std::int64_t>(result.selected.size());
   const std::int64_t e = W1.size(1);
   detail::check_grad_output<T>(fn, grad_output, t, num_heads, e);
+  detail::check_output_size<T>(fn, "O3", Shape<3>{t, num_heads, e});
 
   result.output = Tensor<T, 3>({t, num_heads, e}, uninitialized);
   detail::importance_forward<T>(A1, W1, result.selected, num_heads, result.output.view());

@@ -18,6 +18,17 @@
 TESSEL_NAMESPACE_BEGIN
 
 namespace detail {
+// C of matmul_into: writable, and not sharing memory with A or B. Returns whether C can be
+// written directly (see check_no_overlap; both inputs are checked either way).
+template <class T, std::size_t R, std::size_t RA, std::size_t RB>
+bool check_output(std::string_view fn, const TensorView<T, R>& C, const TensorView<const T, RA>& A,
+                  const TensorView<const T, RB>& B) {
+  check_writable(fn, "C", C);
+  const bool disjoint_a = check_no_overlap(fn, "C", C, "A", A);
+  const bool disjoint_b = check_no_overlap(fn, "C", C, "B", B);
+  return disjoint_a && disjoint_b;
+}
+
 template <class T>
 void run_matmul(std::string_view where, Operand<const T> a, Operand<const T> b, Operand<T> c, std::int64_t g,
                 std::int64_t m, std::int64_t n, std::int64_t k) {
@@ -40,11 +51,10 @@ void matmul_into(TensorView<const T, 2> A, TensorView<const T, 2> B, TensorView<
   detail::check(A.size(1) == B.size(0), fn, "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(1) must equal B.size(0)");
   detail::check_shape(fn, "C", C, Shape<2>{A.size(0), B.size(1)}, "A @ B has shape");
-  detail::check_writable(fn, "C", C);
-  detail::check_no_overlap(fn, "C", C, "A", A);
-  detail::check_no_overlap(fn, "C", C, "B", B);
-  detail::run_matmul<T>(fn, detail::matrix_operand(A), detail::matrix_operand(B), detail::matrix_operand(C), 1,
+  detail::OutputSlot<T, 2> out(C, detail::check_output(fn, C, A, B));
+  detail::run_matmul<T>(fn, detail::matrix_operand(A), detail::matrix_operand(B), detail::matrix_operand(out.view()), 1,
                         A.size(0), B.size(1), A.size(1));
+  out.finish();
 }
 
 template <ElementType T>
@@ -57,14 +67,13 @@ void matmul_into(TensorView<const T, 3> A, TensorView<const T, 3> B, TensorView<
                 ": A.size(2) must equal B.size(1)");
   const std::int64_t g = ga == 1 ? gb : ga;
   detail::check_shape(fn, "C", C, Shape<3>{g, A.size(1), B.size(2)}, "A @ B has shape");
-  detail::check_writable(fn, "C", C);
-  detail::check_no_overlap(fn, "C", C, "A", A);
-  detail::check_no_overlap(fn, "C", C, "B", B);
+  detail::OutputSlot<T, 3> out(C, detail::check_output(fn, C, A, B));
   auto a = detail::batched_operand(A);
   auto b = detail::batched_operand(B);
   if (ga == 1) a.batch_stride = 0;
   if (gb == 1) b.batch_stride = 0;
-  detail::run_matmul<T>(fn, a, b, detail::batched_operand(C), g, A.size(1), B.size(2), A.size(2));
+  detail::run_matmul<T>(fn, a, b, detail::batched_operand(out.view()), g, A.size(1), B.size(2), A.size(2));
+  out.finish();
 }
 
 template <ElementType T>
@@ -73,23 +82,24 @@ void matmul_into(TensorView<const T, 3> A, TensorView<const T, 2> B, TensorView<
   detail::check(A.size(2) == B.size(0), fn, "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(2) must equal B.size(0)");
   detail::check_shape(fn, "C", C, Shape<3>{A.size(0), A.size(1), B.size(1)}, "A @ B has shape");
-  detail::check_writable(fn, "C", C);
-  detail::check_no_overlap(fn, "C", C, "A", A);
-  detail::check_no_overlap(fn, "C", C, "B", B);
+  detail::OutputSlot<T, 3> out(C, detail::check_output(fn, C, A, B));
   // B is shared by every batch. When A's batch and row dimensions merge, the whole product
   // is one tall GEMM (better blocking than g small ones).
   auto b = detail::matrix_operand(B);
   detail::Operand<const T> a{A.data(), 0, detail::merged_axis(A.size(0), A.stride(0), A.size(1), A.stride(1)),
                              detail::Axis::strided(A.stride(2))};
-  detail::Operand<T> c{C.data(), 0, detail::merged_axis(C.size(0), C.stride(0), C.size(1), C.stride(1)),
-                       detail::Axis::strided(C.stride(2))};
+  const TensorView<T, 3> cv = out.view();
+  detail::Operand<T> c{cv.data(), 0, detail::merged_axis(cv.size(0), cv.stride(0), cv.size(1), cv.stride(1)),
+                       detail::Axis::strided(cv.stride(2))};
   detail::run_matmul<T>(fn, a, b, c, 1, A.size(0) * A.size(1), B.size(1), A.size(2));
+  out.finish();
 }
 
 template <ElementType T>
 Tensor<T, 2> matmul(TensorView<const T, 2> A, TensorView<const T, 2> B) {
   detail::check(A.size(1) == B.size(0), "matmul", "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(1) must equal B.size(0)");
+  detail::check_output_size<T>("matmul", "C", Shape<2>{A.size(0), B.size(1)});
   Tensor<T, 2> C({A.size(0), B.size(1)}, uninitialized);
   matmul_into<T>(A, B, C.view());
   return C;
@@ -102,6 +112,7 @@ Tensor<T, 3> matmul(TensorView<const T, 3> A, TensorView<const T, 3> B) {
                 " do not broadcast (they must be equal or one of them 1)");
   detail::check(A.size(2) == B.size(1), "matmul", "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(2) must equal B.size(1)");
+  detail::check_output_size<T>("matmul", "C", Shape<3>{ga == 1 ? gb : ga, A.size(1), B.size(2)});
   Tensor<T, 3> C({ga == 1 ? gb : ga, A.size(1), B.size(2)}, uninitialized);
   matmul_into<T>(A, B, C.view());
   return C;
@@ -111,6 +122,7 @@ template <ElementType T>
 Tensor<T, 3> matmul(TensorView<const T, 3> A, TensorView<const T, 2> B) {
   detail::check(A.size(2) == B.size(0), "matmul", "A has shape ", A.shape(), " and B has shape ", B.shape(),
                 ": A.size(2) must equal B.size(0)");
+  detail::check_output_size<T>("matmul", "C", Shape<3>{A.size(0), A.size(1), B.size(1)});
   Tensor<T, 3> C({A.size(0), A.size(1), B.size(1)}, uninitialized);
   matmul_into<T>(A, B, C.view());
   return C;

@@ -54,16 +54,20 @@ void matmul_with_multi_head_into(TensorView<const T, 3> A1, TensorView<const T, 
   detail::check_shape(fn, "O2", O2, Shape<4>{A1.size(0), A1.size(1), num_heads, W1.size(1)},
                       "A1, W1 and num_heads give");
   detail::check_writable(fn, "O2", O2);
-  detail::check_no_overlap(fn, "O2", O2, "A1", A1);
-  detail::check_no_overlap(fn, "O2", O2, "W1", W1);
-  detail::multi_head_into_unchecked<T>(A1, W1, num_heads, O2);
+  const bool disjoint_a1 = detail::check_no_overlap(fn, "O2", O2, "A1", A1);
+  const bool disjoint_w1 = detail::check_no_overlap(fn, "O2", O2, "W1", W1);
+  detail::OutputSlot<T, 4> out(O2, disjoint_a1 && disjoint_w1);
+  detail::multi_head_into_unchecked<T>(A1, W1, num_heads, out.view());
+  out.finish();
 }
 
 // O2 [b, s, nh, e] = A1 [b, s, h] times W1 [h, e] with h split into num_heads heads.
 template <ElementType T>
 Tensor<T, 4> matmul_with_multi_head(TensorView<const T, 3> A1, TensorView<const T, 2> W1, std::int64_t num_heads) {
   detail::check_heads("matmul_with_multi_head", A1.shape(), W1.shape(), num_heads);
-  Tensor<T, 4> O2({A1.size(0), A1.size(1), num_heads, W1.size(1)}, uninitialized);
+  const Shape<4> shape{A1.size(0), A1.size(1), num_heads, W1.size(1)};
+  detail::check_output_size<T>("matmul_with_multi_head", "O2", shape);
+  Tensor<T, 4> O2(shape, uninitialized);
   detail::multi_head_into_unchecked<T>(A1, W1, num_heads, O2.view());
   return O2;
 }

@@ -84,37 +84,54 @@ void select_row(TensorView<const T, 1> row, float threshold, std::int64_t top_k,
 
 }  // namespace detail
 
-// The flat positions i·s + j (ascending) of the important rows of P [b, s], written into
-// `selected` (its capacity is reused, so a caller running the same shapes never allocates).
-template <ElementType T>
-void select_important_into(TensorView<const T, 2> P, ImportanceOptions options, std::vector<std::int64_t>& selected) {
+namespace detail {
+
+// select_important(_into) under the caller's name `fn`. On an exception (bad options, or
+// std::bad_alloc) `selected` is left as it was.
+template <class T>
+void select_important_as(std::string_view fn, TensorView<const T, 2> P, const ImportanceOptions& options,
+                         std::vector<std::int64_t>& selected) {
   const std::int64_t b = P.size(0), s = P.size(1);
-  detail::check_options("select_important", options, s);
+  check_options(fn, options, s);
   const std::int64_t top_k = options.top_k.value_or(s);
-  const float threshold = detail::threshold_in<T>(options.top_p);
+  const float threshold = threshold_in<T>(options.top_p);
   // Scratch is thread_local and only grows, so a steady-state caller allocates nothing here.
+  // (A failed resize leaves a vector as it was; b·s fits, P's shape being valid.)
   thread_local std::vector<std::uint8_t> mask_storage;
   mask_storage.resize(static_cast<std::size_t>(b * s));
   std::uint8_t* mask = mask_storage.data();
-  const int threads = detail::threads_for_call(0, (b * s) / 16384 + 1);
+  const int threads = threads_for_call(0, (b * s) / 16384 + 1);
   auto run_rows = [&](std::int64_t first, std::int64_t step) {
     thread_local std::vector<float> values;
     thread_local std::vector<std::int64_t> order;
     values.resize(static_cast<std::size_t>(s));
     order.resize(top_k < s ? static_cast<std::size_t>(s) : 0);
     for (std::int64_t i = first; i < b; i += step)
-      detail::select_row<T>(P.select(0, i), threshold, top_k, values.data(), order.data(), mask + i * s);
+      select_row<T>(P.select(0, i), threshold, top_k, values.data(), order.data(), mask + i * s);
   };
-  detail::parallel_region(threads, [&](int thread, int count) { run_rows(thread, count); });
+  // (parallel_region carries an exception of any thread, e.g. a failed resize, out.)
+  parallel_region(threads, [&](int thread, int count) { run_rows(thread, count); });
+  std::size_t count = 0;
+  for (std::int64_t q = 0; q < b * s; ++q) count += mask[q];
+  selected.reserve(count);  // the only step that can fail from here on, before `selected` changes
   selected.clear();
   for (std::int64_t q = 0; q < b * s; ++q)
     if (mask[q]) selected.push_back(q);
 }
 
+}  // namespace detail
+
+// The flat positions i·s + j (ascending) of the important rows of P [b, s], written into
+// `selected` (its capacity is reused, so a caller running the same shapes never allocates).
+template <ElementType T>
+void select_important_into(TensorView<const T, 2> P, ImportanceOptions options, std::vector<std::int64_t>& selected) {
+  detail::select_important_as<T>("select_important_into", P, options, selected);
+}
+
 template <ElementType T>
 std::vector<std::int64_t> select_important(TensorView<const T, 2> P, ImportanceOptions options = {}) {
   std::vector<std::int64_t> selected;
-  select_important_into<T>(P, options, selected);
+  detail::select_important_as<T>("select_important", P, options, selected);
   return selected;
 }
 
