@@ -22,20 +22,6 @@ using tessel::Shape;
 using tessel::shape_error;
 using tessel::Tensor;
 
-namespace {
-
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const shape_error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-}  // namespace
-
 TEST_CASE("factories: zeros, ones, full in every spelling of a shape", "[tensor][factories]") {
   const auto a = tessel::zeros<bfloat16>({2, 3});
   STATIC_REQUIRE(std::is_same_v<std::remove_const_t<decltype(a)>, Tensor<bfloat16, 2>>);
@@ -78,7 +64,7 @@ TEST_CASE("factories: arange follows torch.arange's sizes and values", "[tensor]
   CHECK(tessel::arange(0.0, 1.0, 0.1)(3) == float(0.1 * 3));
   const auto h = tessel::arange<float16>(0.0, 1.0, 1.0 / 3);
   CHECK(h(2).bits == float16(2.0 / 3).bits);
-  CHECK_THAT(message_of([] { tessel::arange(0.0, 1.0, 0.0); }), Catch::Contains("arange") && Catch::Contains("step"));
+  CHECK_THROWS_WITH(tessel::arange(0.0, 1.0, 0.0), Catch::Contains("arange") && Catch::Contains("step"));
   CHECK_THROWS_AS(tessel::arange(1.0, 0.0, 1.0), shape_error);
   CHECK_THROWS_AS(tessel::arange(0.0, 2.0, -1.0), shape_error);
   CHECK_THROWS_AS(tessel::arange(0.0, std::numeric_limits<double>::infinity()), shape_error);
@@ -183,8 +169,8 @@ TEST_CASE("allclose and equal: PyTorch's rules", "[tensor][compare]") {
   CHECK(allclose(tessel::ones(2, 3).transpose(0, 1), tessel::ones(3, 1)));
   CHECK(allclose(tessel::full<bfloat16>({2}, 0.1), tessel::full({2}, 0.1), 0.004));
   CHECK_FALSE(allclose(tessel::full<bfloat16>({2}, 0.1), tessel::full({2}, 0.1)));
-  CHECK_THAT(message_of([&] { (void)allclose(tessel::ones(2, 3), tessel::ones(2)); }),
-             Catch::Contains("allclose") && Catch::Contains("[2, 3]") && Catch::Contains("[2]"));
+  CHECK_THROWS_WITH(allclose(tessel::ones(2, 3), tessel::ones(2)),
+                    Catch::Contains("allclose") && Catch::Contains("[2, 3]") && Catch::Contains("[2]"));
   CHECK_THROWS_AS(allclose(a, a, -1.0), shape_error);
   CHECK_THROWS_AS(allclose(a, a, 1e-5, -1.0), shape_error);
   // equal: same shape and every element equal; no broadcasting, NaN unequal.

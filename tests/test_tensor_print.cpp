@@ -31,47 +31,49 @@ struct PrintCase {
   std::string text;
 };
 
+// The next line of the file, which must start with `word`; the stream is positioned after it.
+std::istringstream next_line(std::ifstream& file, const char* word) {
+  std::string line;
+  REQUIRE(std::getline(file, line));
+  std::istringstream in(line);
+  std::string first;
+  in >> first;
+  REQUIRE(first == word);
+  return in;
+}
+
 std::vector<PrintCase> load_print_cases() {
   std::ifstream file(std::filesystem::path(__FILE__).parent_path() / "data" / "views" / "print.txt");
   REQUIRE(file.good());
   std::vector<PrintCase> cases;
-  std::string line;
-  while (std::getline(file, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream head(line);
-    std::string word;
-    head >> word;
-    REQUIRE(word == "print");
+  while (file.peek() == '#') file.ignore(1 << 20, '\n');
+  while (file.peek() != std::ifstream::traits_type::eof()) {
     PrintCase c;
+    auto head = next_line(file, "print");
     std::size_t rank = 0;
     head >> c.dtype >> rank;
     c.shape.resize(rank);
     for (auto& s : c.shape) head >> s;
 
-    REQUIRE(std::getline(file, line));
-    std::istringstream opts(line);
+    auto opts = next_line(file, "options");
     int sci = -1;
-    opts >> word >> c.options.precision >> c.options.threshold >> c.options.edgeitems >> c.options.linewidth >> sci;
-    REQUIRE(word == "options");
+    opts >> c.options.precision >> c.options.threshold >> c.options.edgeitems >> c.options.linewidth >> sci;
     if (sci >= 0) c.options.sci_mode = sci == 1;
 
-    REQUIRE(std::getline(file, line));
-    std::istringstream vals(line);
+    auto vals = next_line(file, "values");
     std::size_t n = 0;
-    vals >> word >> n;
-    REQUIRE(word == "values");
+    vals >> n;
     for (std::size_t i = 0; i < n; ++i) {
       std::string hex;
       vals >> hex;
       c.values.push_back(std::strtod(hex.c_str(), nullptr));
     }
 
-    REQUIRE(std::getline(file, line));
-    std::istringstream text(line);
+    auto text = next_line(file, "text");
     std::size_t lines = 0;
-    text >> word >> lines;
-    REQUIRE(word == "text");
+    text >> lines;
     for (std::size_t i = 0; i < lines; ++i) {
+      std::string line;
       REQUIRE(std::getline(file, line));
       c.text += (i ? "\n" : "") + line;
     }
