@@ -121,6 +121,15 @@ TEST_CASE("Tensor: element access, view(), clone", "[tensor]") {
   CHECK(vc(3, 2, 1) == 123.0f);
   CHECK(vc.data()[1] == 100.0f);  // [0, 0, 1] = t[1, 0, 0]
   CHECK_THROWS_AS(t.view().at(2, 0, 0), shape_error);
+  // PyTorch's spellings: size() is the shape, dim() the rank, item() the only element.
+  CHECK(t.size() == t.shape());
+  CHECK(t.transpose(0, 2).size() == Shape<3>{4, 3, 2});
+  STATIC_REQUIRE(Tensor<float, 3>::dim() == 3);
+  STATIC_REQUIRE(TensorView<const float, 2>::dim() == 2);
+  CHECK(t.select(0, 1).select(0, 2).narrow(0, 3, 1).item() == 123.0f);
+  CHECK(t.at(1, 2, 3) == 123.0f);
+  CHECK_THROWS_AS(t.at(0, 3, 0), shape_error);
+  CHECK_THROWS_AS(ct.at(-1, 0, 0), shape_error);
 }
 
 TEST_CASE("Tensor: copy and move semantics", "[tensor]") {

@@ -43,9 +43,6 @@ void copy_from(const TensorView<T, R>& dst, const Source& src);
 template <class T, std::size_t R, class V>
 void fill_with(const TensorView<T, R>& dst, const V& value);
 
-template <class>
-inline constexpr bool dependent_false = false;
-
 // Maps a possibly negative dimension argument of `op` onto [0, positions). `positions` is R for
 // most operations, R + 1 for unsqueeze (it names a gap), and 1 for transpose of a 0-d tensor
 // (PyTorch lets it name dimension 0 or -1). The message states the tensor's real rank and shape.
