@@ -6,11 +6,13 @@
 //   (b) view the row as heads first, then split each head into q | k | v.
 // Both compile, both give the right shape, and they pick different numbers. Which one is
 // right depends only on how the weights that produced x were laid out. This program prints
-// the shapes and strides at each step and a picture of which elements each order calls q.
+// the shapes and strides at each step and a picture of which elements each order calls q,
+// then the usual next step (heads first, then contiguous) and what owns memory along the way.
 //
 //   g++ -std=c++20 -I include examples/views_explained.cpp -o views_explained
-#include <tessel/core/tensor.hpp>
-#include <tessel/core/tensor_view.hpp>
+#include <tessel/tessel.hpp>
+
+#include <iostream>
 
 #include <cstdint>
 #include <cstdio>
@@ -51,9 +53,10 @@ void picture(const char* title, const float* row, const V (&parts)[3], std::int6
 
 int main() {
   const std::int64_t b = 1, s = 2, nh = 2, hd = 3, h = nh * hd;
-  tessel::Tensor<float, 3> storage({b, s, 3 * h});
-  for (std::int64_t i = 0; i < storage.numel(); ++i) storage.data()[i] = float(i);  // value = position
-  const tessel::TensorView<float, 3> x = storage.view();
+  // The fused projection's output; value = position. A named Tensor: its views are plain
+  // TensorViews (a pointer, sizes and strides) that need x alive, as a std::span needs its vector.
+  tessel::Tensor<float, 3> x({b, s, 3 * h});
+  x.view(-1).copy_(tessel::arange(double(x.numel())));
 
   std::printf("The fused-QKV trap: b=%lld, s=%lld, nh=%lld heads of hd=%lld\n", (long long)b, (long long)s,
               (long long)nh, (long long)hd);
@@ -105,6 +108,15 @@ int main() {
   } catch (const tessel::shape_error& e) {
     std::printf("  %s\n", e.what());
   }
-  std::printf("  (reshape() would copy here; check owns_copy() to see whether it did)\n");
+  const auto r = a[0].transpose(1, 2).reshape(b, nh * s * hd);
+  std::printf("  reshape() copies instead: owns_memory() = %s\n", r.owns_memory() ? "true" : "false");
+
+  // The usual next step, written as in PyTorch: heads first, contiguous, as [b, nh, s, hd].
+  // contiguous() copies here, and the result owns that copy, so q stays valid after the statement
+  // (and so does every view of q, or any piece of a split of it).
+  std::printf("\nq = x.view(b, s, 3, nh, hd).select(2, 0).transpose(1, 2).contiguous()\n");
+  auto q = x.view(b, s, 3, nh, hd).select(2, 0).transpose(1, 2).contiguous();
+  std::printf("    q                      %s  owns_memory: %s\n", layout(q).c_str(), q.owns_memory() ? "yes" : "no");
+  std::cout << q.view(b, nh, -1) << "\n";
   return 0;
 }

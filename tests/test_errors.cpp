@@ -88,28 +88,28 @@ TEST_CASE("errors: messages of the core operations name function, argument and s
   const TensorView<float, 3> x(buf.data(), {2, 3, 4});
 
   CHECK_THAT(message_of([&] { (void)x.view(5, -1); }),
-             StartsWith("TensorView::view: ") && Contains("[5, -1]") && Contains("[2, 3, 4]"));
+             StartsWith("view: ") && Contains("[5, -1]") && Contains("[2, 3, 4]"));
   CHECK_THAT(message_of([&] { (void)x.transpose(0, 1).view(24); }),
-             StartsWith("TensorView::view: ") && Contains("[3, 2, 4]") && Contains("[4, 12, 1]") && Contains("[24]"));
-  CHECK_THAT(message_of([&] { (void)x.reshape(5, 5); }), StartsWith("TensorView::reshape: ") && Contains("[5, 5]"));
+             StartsWith("view: ") && Contains("[3, 2, 4]") && Contains("[4, 12, 1]") && Contains("[24]"));
+  CHECK_THAT(message_of([&] { (void)x.reshape(5, 5); }), StartsWith("reshape: ") && Contains("[5, 5]"));
   CHECK_THAT(message_of([&] { (void)x.select(1, 3); }),
-             StartsWith("TensorView::select: ") && Contains("index 3") && Contains("[2, 3, 4]"));
+             StartsWith("select: ") && Contains("index 3") && Contains("[2, 3, 4]"));
   CHECK_THAT(message_of([&] { (void)x.narrow(2, 1, 4); }),
-             StartsWith("TensorView::narrow: ") && Contains("[2, 3, 4]"));
-  CHECK_THAT(message_of([&] { (void)x.permute(0, 2, 2); }), StartsWith("TensorView::permute: ") && Contains("[0, 2, 2]"));
+             StartsWith("narrow: ") && Contains("[2, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)x.permute(0, 2, 2); }), StartsWith("permute: ") && Contains("[0, 2, 2]"));
   CHECK_THAT(message_of([&] { (void)x.transpose(3, 0); }),
-             StartsWith("TensorView::transpose: ") && Contains("dimension 3") && Contains("rank 3"));
+             StartsWith("transpose: ") && Contains("dimension 3") && Contains("rank 3"));
   CHECK_THAT(message_of([&] { (void)x.expand(3, 3, 4); }),
-             StartsWith("TensorView::expand: ") && Contains("[2, 3, 4]") && Contains("[3, 3, 4]"));
+             StartsWith("expand: ") && Contains("[2, 3, 4]") && Contains("[3, 3, 4]"));
   CHECK_THAT(message_of([&] { (void)x.split(std::vector<std::int64_t>{2, 3}, -1); }),
-             StartsWith("TensorView::split: ") && Contains("[2, 3]") && Contains("[2, 3, 4]"));
+             StartsWith("split: ") && Contains("[2, 3]") && Contains("[2, 3, 4]"));
   CHECK_THAT(message_of([&] { (void)x.size(-4); }), Contains("-4") && Contains("rank 3"));
   CHECK_THAT(message_of([&] { Tensor<float, 2> t({3, -2}); }), StartsWith("Tensor: ") && Contains("[3, -2]"));
   CHECK_THAT(message_of([&] { TensorView<float, 2> v(buf.data(), {-1, 2}); }),
              StartsWith("TensorView: ") && Contains("[-1, 2]"));
   std::vector<float> other(5);
   CHECK_THAT(message_of([&] { TensorView<float, 1>(other.data(), {5}).copy_(x.select(0, 0).select(0, 0)); }),
-             StartsWith("TensorView::expand: ") && Contains("[4]") && Contains("[5]"));
+             StartsWith("copy_: ") && Contains("[4]") && Contains("[5]"));
 }
 
 TEST_CASE("errors: invalid calls write nothing", "[errors]") {
@@ -126,7 +126,7 @@ TEST_CASE("errors: at() is always checked", "[errors]") {
   const TensorView<float, 2> v(buf.data(), {2, 3});
   CHECK_NOTHROW(v.at(1, 2));
   CHECK(&v.at(1, 2) == buf.data() + 5);
-  CHECK_THAT(message_of([&] { (void)v.at(2, 0); }), StartsWith("TensorView::at: ") && Contains("[2, 0]") &&
+  CHECK_THAT(message_of([&] { (void)v.at(2, 0); }), StartsWith("at: ") && Contains("[2, 0]") &&
                                                         Contains("[2, 3]"));
   CHECK_THROWS_AS(v.at(0, 3), shape_error);
   CHECK_THROWS_AS(v.at(-1, 0), shape_error);
@@ -170,7 +170,7 @@ TEST_CASE("errors: sizes that overflow are refused with the shape named", "[erro
   float one = 1.0f;
   const TensorView<float, 2> scalar(&one, {1, 1});
   CHECK_THAT(message_of([&] { (void)scalar.expand(g32, g32); }),
-             StartsWith("TensorView::expand: ") && Contains("[4294967296, 4294967296]"));
+             StartsWith("expand: ") && Contains("[4294967296, 4294967296]"));
   CHECK_THAT(message_of([&] { (void)TensorView<float, 2>(&one, {g32, g32}, {0, 0}); }),
              StartsWith("TensorView: ") && Contains("[4294967296, 4294967296]"));
   // A contiguous view of 2^62 floats would span 2^64 bytes; strides can reach too far too.
@@ -180,13 +180,13 @@ TEST_CASE("errors: sizes that overflow are refused with the shape named", "[erro
              StartsWith("TensorView: ") && Contains("[4611686018427387904, 1]"));
   const auto empty = scalar.expand(0, 1);
   CHECK_THAT(message_of([&] { (void)empty.view(g40, g40, 0); }),
-             StartsWith("TensorView::view: ") && Contains("[1099511627776, 1099511627776, 0]"));
-  CHECK_THAT(message_of([&] { (void)empty.reshape(g40, -1, g40); }), StartsWith("TensorView::reshape: "));
+             StartsWith("view: ") && Contains("[1099511627776, 1099511627776, 0]"));
+  CHECK_THAT(message_of([&] { (void)empty.reshape(g40, -1, g40); }), StartsWith("reshape: "));
   std::vector<float> buf(4);
   const TensorView<float, 1> four(buf.data(), {4});
   const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
   CHECK_THAT(message_of([&] { (void)four.split(std::vector<std::int64_t>{huge, huge, 6}); }),
-             StartsWith("TensorView::split: ") && Contains("add up to more than"));
+             StartsWith("split: ") && Contains("add up to more than"));
 }
 
 TEST_CASE("errors: select_important_into names itself and leaves `selected` alone on an error", "[errors]") {
@@ -204,4 +204,31 @@ TEST_CASE("errors: select_important_into names itself and leaves `selected` alon
   CHECK(selected == std::vector<std::int64_t>{42});
   CHECK_THAT(message_of([&] { (void)tessel::select_important(P, bad_k); }),
              StartsWith("select_important: ") && Contains("top_k"));
+}
+
+TEST_CASE("errors: view messages name the operation that failed and the tensor's real rank", "[errors][view]") {
+  std::vector<float> buf(6);
+  const TensorView<float, 2> x(buf.data(), {2, 3});
+  // copy_ from a source that does not broadcast names copy_ and both shapes (not expand).
+  const std::string copy = message_of([&] { x.copy_(TensorView<float, 1>(buf.data(), {4})); });
+  CHECK_THAT(copy, StartsWith("copy_: ") && Contains("[4]") && Contains("[2, 3]") && !Contains("expand"));
+  // unsqueeze(5) of a 2-D view: rank 2 (not 3, the rank of the result), positions [-3, 2].
+  const std::string unsq = message_of([&] { (void)x.unsqueeze(5); });
+  CHECK_THAT(unsq, StartsWith("unsqueeze: ") && Contains("5") && Contains("rank 2") && Contains("[2, 3]") &&
+                       Contains("[-3, 2]") && !Contains("rank 3"));
+  // A 0-d tensor: transpose may name dimension 0 or -1, as in PyTorch.
+  const TensorView<float, 0> s(buf.data() + 4, Shape<0>{});
+  CHECK(s.transpose(0, 0).data() == buf.data() + 4);
+  CHECK(s.transpose(-1, 0).data() == buf.data() + 4);
+  CHECK(s.transpose(0, -1).data() == buf.data() + 4);
+  CHECK_THAT(message_of([&] { (void)s.transpose(1, 0); }), StartsWith("transpose: ") && Contains("[-1, 0]"));
+  CHECK_THAT(message_of([&] { (void)s.size(0); }), StartsWith("size: ") && Contains("rank 0"));
+  CHECK(s.unsqueeze(-1).shape() == Shape<1>{1});
+  CHECK_THAT(message_of([&] { (void)s.unsqueeze(1); }), StartsWith("unsqueeze: ") && Contains("[-1, 0]"));
+  // Tensor's operations report the same way.
+  Tensor<float, 3> t({2, 3, 4});
+  CHECK_THAT(message_of([&] { (void)t.transpose(0, 3); }), StartsWith("transpose: ") && Contains("[2, 3, 4]"));
+  CHECK_THAT(message_of([&] { (void)t.view(5, -1); }), StartsWith("view: ") && Contains("[5, -1]"));
+  CHECK_THAT(message_of([&] { (void)Tensor<float, 2>({2, 2}).reshape(3, 3); }), StartsWith("reshape: "));
+  CHECK_THAT(message_of([&] { (void)t.item(); }), StartsWith("item: ") && Contains("24"));
 }

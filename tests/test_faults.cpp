@@ -200,11 +200,11 @@ TEST_CASE("faults: a stride-0 view of 2^62 elements counts them and one of 2^64 
   CHECK(big.view(two_to(20), -1, two_to(11)).shape() == Shape<3>{two_to(20), two_to(31), two_to(11)});
 
   CHECK_THAT(error_of([&] { (void)scalar.expand(two_to(32), two_to(32)); }),
-             StartsWith("TensorView::expand: ") && Contains("[4294967296, 4294967296]"));
+             StartsWith("expand: ") && Contains("[4294967296, 4294967296]"));
   CHECK_THAT(error_of([&] { (void)TensorView<float, 2>(&one, {two_to(32), two_to(32)}, {0, 0}); }),
              StartsWith("TensorView: ") && Contains("[4294967296, 4294967296]"));
   CHECK_THAT(error_of([&] { (void)big.view(two_to(32), two_to(32), -1); }),
-             StartsWith("TensorView::view: ") && Contains("[4294967296, 4294967296, -1]"));
+             StartsWith("view: ") && Contains("[4294967296, 4294967296, -1]"));
 }
 
 TEST_CASE("faults: matmul of stride-0 views whose product cannot be allocated throws before writing",

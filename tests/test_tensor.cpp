@@ -121,6 +121,15 @@ TEST_CASE("Tensor: element access, view(), clone", "[tensor]") {
   CHECK(vc(3, 2, 1) == 123.0f);
   CHECK(vc.data()[1] == 100.0f);  // [0, 0, 1] = t[1, 0, 0]
   CHECK_THROWS_AS(t.view().at(2, 0, 0), shape_error);
+  // PyTorch's spellings: size() is the shape, dim() the rank, item() the only element.
+  CHECK(t.size() == t.shape());
+  CHECK(t.transpose(0, 2).size() == Shape<3>{4, 3, 2});
+  STATIC_REQUIRE(Tensor<float, 3>::dim() == 3);
+  STATIC_REQUIRE(TensorView<const float, 2>::dim() == 2);
+  CHECK(t.select(0, 1).select(0, 2).narrow(0, 3, 1).item() == 123.0f);
+  CHECK(t.at(1, 2, 3) == 123.0f);
+  CHECK_THROWS_AS(t.at(0, 3, 0), shape_error);
+  CHECK_THROWS_AS(ct.at(-1, 0, 0), shape_error);
 }
 
 TEST_CASE("Tensor: copy and move semantics", "[tensor]") {
@@ -191,23 +200,23 @@ TEST_CASE("MaybeOwnedView: usable where a TensorView is accepted", "[tensor]") {
   const float total = 24.0f * 23.0f / 2.0f;
 
   const auto r_view = t.view().reshape(6, 4);  // contiguous: a view of t
-  CHECK_FALSE(r_view.owns_copy());
+  CHECK_FALSE(r_view.owns_memory());
   CHECK(r_view.data() == t.data());
   CHECK(sum2(r_view) == total);
 
   const auto r_copy = t.view().transpose(0, 2).reshape(4, 6);  // needs a copy
-  CHECK(r_copy.owns_copy());
+  CHECK(r_copy.owns_memory());
   CHECK(r_copy.data() != t.data());
   CHECK(aligned64(r_copy.data()));
   CHECK(sum2(r_copy) == total);
   CHECK(r_copy(0, 1) == 12.0f);  // transposed [4,3,2] flattened: [0,0,1] = t[1,0,0]
 
   const auto c_copy = t.view().permute(2, 0, 1).contiguous();
-  CHECK(c_copy.owns_copy());
+  CHECK(c_copy.owns_memory());
   CHECK(c_copy.is_contiguous());
   CHECK(c_copy(1, 0, 2) == 9.0f);  // t[0, 2, 1]
   const auto c_same = t.view().contiguous();
-  CHECK_FALSE(c_same.owns_copy());
+  CHECK_FALSE(c_same.owns_memory());
   CHECK(c_same.data() == t.data());
 
   // A writable MaybeOwnedView goes where TensorView<float, 2> is taken.
@@ -217,12 +226,12 @@ TEST_CASE("MaybeOwnedView: usable where a TensorView is accepted", "[tensor]") {
 
   // Copies share the owned buffer; it outlives the original object.
   MaybeOwnedView<float, 2> keep = t.view().transpose(1, 2).reshape(2, 12);
-  REQUIRE(keep.owns_copy());
+  REQUIRE(keep.owns_memory());
   {
     auto tmp = t.view().transpose(1, 2).reshape(2, 12);
     keep = tmp;
   }
-  CHECK(keep.owns_copy());
+  CHECK(keep.owns_memory());
   CHECK(sum2(keep) == 24.0f);
   const TensorView<const float, 2> as_view = keep;
   CHECK(as_view.data() == keep.data());
@@ -339,13 +348,13 @@ TEST_CASE("memory_stats: a contiguous reshape or view allocates nothing; a copy 
     auto p = t.view().permute(2, 1, 0).select(0, 1).narrow(0, 1, 2);
     (void)v;
     (void)p;
-    CHECK_FALSE(r.owns_copy());
-    CHECK_FALSE(c.owns_copy());
+    CHECK_FALSE(r.owns_memory());
+    CHECK_FALSE(c.owns_memory());
     CHECK(tessel::memory_stats().allocations == 0);
   }
   {
     auto r = t.view().transpose(0, 1).reshape(-1);
-    CHECK(r.owns_copy());
+    CHECK(r.owns_memory());
     CHECK(tessel::memory_stats().allocations >= 1);
   }
   CHECK(tessel::memory_stats().live_bytes == live0);  // the copy was freed with its owner

@@ -1,7 +1,11 @@
 // tessel/tessel.hpp — the whole public API (SPEC §6), and nothing else.
 //
 //   Element types   float, tessel::float16, tessel::bfloat16            core/dtype.hpp
-//   Views/tensors   TensorView<T, R>, Tensor<T, R>, MaybeOwnedView        core/tensor_view.hpp, core/tensor.hpp
+//   Views/tensors   TensorView<T, R>, Tensor<T, R>, MaybeOwnedView        core/tensor_view.hpp, core/tensor.hpp,
+//                   (view operations: core/view_ops.hpp)                 core/maybe_owned_view.hpp
+//   Factories       zeros, ones, full, arange, randn, *_like              core/factories.hpp
+//   Comparisons     allclose, equal                                       core/compare.hpp
+//   Printing        operator<<, to_string (print(torch_tensor)'s text)    core/print.hpp
 //   Errors          tessel::shape_error                                   core/error.hpp
 //   Memory          memory_stats(), release_cached_memory(), ...          core/allocator.hpp
 //   Threads         set_num_threads(), get_num_threads()                  core/threads.hpp
@@ -15,8 +19,12 @@
 #include "core/config.hpp"
 
 #include "core/allocator.hpp"
+#include "core/compare.hpp"
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/factories.hpp"
+#include "core/maybe_owned_view.hpp"
+#include "core/print.hpp"
 #include "core/shape.hpp"
 #include "core/tensor.hpp"
 #include "core/tensor_view.hpp"

@@ -256,16 +256,19 @@ std::array<std::int64_t, R> to_array(const Index& v) {
   return a;
 }
 
-// Element access through the view's operator() with a runtime multi-index.
-template <class T, std::size_t R>
-T& element(const tessel::TensorView<T, R>& v, const Index& idx) {
-  return [&]<std::size_t... I>(std::index_sequence<I...>) -> T& { return v(idx[I]...); }(std::make_index_sequence<R>{});
+// Element access through the view's operator() with a runtime multi-index (any view type:
+// TensorView, MaybeOwnedView).
+template <class V>
+auto& element(const V& v, const Index& idx) {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) -> auto& {
+    return v(idx[I]...);
+  }(std::make_index_sequence<V::rank>{});
 }
 
 // Checks that view v has ref's shape and that every element's address is base + ref.offset.
 // Returns false (after reporting the first mismatch) on any difference.
-template <class T, std::size_t R>
-bool matches(const tessel::TensorView<T, R>& v, const T* base, const Ref& ref, const std::string& what) {
+template <class V>
+bool matches(const V& v, const typename V::value_type* base, const Ref& ref, const std::string& what) {
   INFO(what);
   if (to_index(v.shape()) != ref.shape) {
     INFO("shape " << str(to_index(v.shape())) << ", reference " << str(ref.shape));
@@ -290,8 +293,8 @@ bool matches(const tessel::TensorView<T, R>& v, const T* base, const Ref& ref, c
 
 // Checks that v has ref's shape and that each element *value* equals buffer[ref.offset]
 // (for copies, which live in other memory).
-template <class T, std::size_t R, class U>
-bool matches_values(const tessel::TensorView<T, R>& v, const U* buffer, const Ref& ref, const std::string& what) {
+template <class V, class U>
+bool matches_values(const V& v, const U* buffer, const Ref& ref, const std::string& what) {
   INFO(what);
   if (to_index(v.shape()) != ref.shape) {
     INFO("shape " << str(to_index(v.shape())) << ", reference " << str(ref.shape));

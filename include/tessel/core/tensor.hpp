@@ -1,5 +1,10 @@
-// tessel/core/tensor.hpp — Tensor<T, R>, the owning contiguous tensor, and MaybeOwnedView,
-// what reshape() and contiguous() return.
+// tessel/core/tensor.hpp — Tensor<T, R>, the owning contiguous tensor.
+//
+// A Tensor owns one block of memory from tessel's caching allocator (64-byte aligned), laid out
+// row-major. Copying a Tensor copies its elements; moving is cheap. Every view operation of
+// SPEC §6 is a member (core/view_ops.hpp): on a named Tensor it returns a plain TensorView (const
+// elements for a const Tensor), on a temporary one a MaybeOwnedView that has taken the memory
+// over, so `auto q = make_tensor().transpose(0, 1);` stays valid.
 #pragma once
 
 #include "config.hpp"
@@ -10,21 +15,15 @@
 #include <utility>
 
 #include "allocator.hpp"
+#include "storage.hpp"
 #include "tensor_view.hpp"
 
 TESSEL_NAMESPACE_BEGIN
 
-// Asks for storage without zero-filling it; for outputs that are about to be overwritten.
-struct uninitialized_t {
-  explicit uninitialized_t() = default;
-};
-inline constexpr uninitialized_t uninitialized{};
-
-// An owning, contiguous, row-major tensor. Its storage is 64-byte aligned and comes from
-// tessel's caching allocator. Copying a Tensor copies its elements; moving is cheap.
 template <class T, std::size_t R>
-class Tensor {
+class TESSEL_GSL_OWNER(T) Tensor : public detail::ViewOps<Tensor<T, R>, R> {
   static_assert(!std::is_const_v<T>, "Tensor owns its elements: use Tensor<T, R>, not Tensor<const T, R>");
+  static_assert(is_element_type_v<T>, "Tensor: the element type must be float, float16 or bfloat16");
 
  public:
   using element_type = T;
@@ -61,48 +60,71 @@ class Tensor {
     data_ = std::move(other.data_);
     return *this;
   }
+  ~Tensor() = default;
 
   T* data() { return data_.get(); }
   const T* data() const { return data_.get(); }
   const Shape<R>& shape() const { return shape_; }
+  const Shape<R>& size() const { return shape_; }  // torch.Tensor.size()
   Shape<R> strides() const { return detail::contiguous_strides(shape_); }
-  std::int64_t size(std::int64_t dim) const { return shape_[detail::wrap_dim(dim, R, "Tensor::size")]; }
-  std::int64_t stride(std::int64_t dim) const { return strides()[detail::wrap_dim(dim, R, "Tensor::stride")]; }
+  std::int64_t size(std::int64_t dim) const { return shape_[detail::view_dim("size", dim, R, shape_)]; }
+  std::int64_t stride(std::int64_t dim) const { return strides()[detail::view_dim("stride", dim, R, shape_)]; }
+  static constexpr std::size_t dim() { return R; }
   std::int64_t numel() const { return numel_; }
   bool is_contiguous() const { return true; }
+  bool empty() const { return numel_ == 0; }
 
   template <class... I>
     requires(sizeof...(I) == R && (std::is_integral_v<I> && ...))
   T& operator()(I... index) {
-    return view()(index...);
+    return plain()(index...);
   }
   template <class... I>
     requires(sizeof...(I) == R && (std::is_integral_v<I> && ...))
   const T& operator()(I... index) const {
-    return view()(index...);
-  }
-
-  // The whole tensor as a view; with sizes, the same as view().view(sizes...).
-  TensorView<T, R> view() { return TensorView<T, R>(data(), shape_, strides(), detail::unchecked_tag{}); }
-  TensorView<const T, R> view() const {
-    return TensorView<const T, R>(data(), shape_, strides(), detail::unchecked_tag{});
+    return plain()(index...);
   }
   template <class... I>
-    requires(sizeof...(I) >= 1 && (std::is_integral_v<I> && ...))
-  auto view(I... sizes) {
-    return view().view(sizes...);
+    requires(sizeof...(I) == R && (std::is_integral_v<I> && ...))
+  T& at(I... index) {
+    return plain().at(index...);
   }
   template <class... I>
-    requires(sizeof...(I) >= 1 && (std::is_integral_v<I> && ...))
-  auto view(I... sizes) const {
-    return view().view(sizes...);
+    requires(sizeof...(I) == R && (std::is_integral_v<I> && ...))
+  const T& at(I... index) const {
+    return plain().at(index...);
   }
-  operator TensorView<T, R>() { return view(); }              // NOLINT: implicit by design
-  operator TensorView<const T, R>() const { return view(); }  // NOLINT: implicit by design
+  // The only element of a one-element tensor (torch.Tensor.item()).
+  T item() const { return plain().item(); }
 
-  Tensor clone() const { return *this; }
+  // Views of a named tensor. From a temporary the conversions are deleted (the view would
+  // dangle); tessel's functions take `const X&` and accept temporaries (see MaybeOwnedView).
+  operator TensorView<T, R>() & { return plain(); }              // NOLINT: implicit by design
+  operator TensorView<const T, R>() const& { return plain(); }  // NOLINT: implicit by design
+  operator TensorView<T, R>() && = delete;
+  operator TensorView<const T, R>() const&& = delete;
 
  private:
+  template <class, std::size_t>
+  friend class detail::ViewOps;
+
+  TensorView<T, R> plain() { return TensorView<T, R>(data(), shape_, strides(), detail::unchecked_tag{}); }
+  TensorView<const T, R> plain() const {
+    return TensorView<const T, R>(data(), shape_, strides(), detail::unchecked_tag{});
+  }
+  // What views of this tensor must keep alive: nothing for a named one; for a temporary, its
+  // memory, which moves into a Storage (this Tensor is left empty, as after a move).
+  static detail::NoStorage storage_for(const Tensor&) { return {}; }
+  static detail::Storage storage_for(Tensor&& t) {
+    detail::Storage storage(std::move(t.data_));  // may throw std::bad_alloc; t is unchanged then
+    t.shape_ = Shape<R>{};
+    t.numel_ = 0;
+    return storage;
+  }
+  // Deleted: a view of a const temporary Tensor would dangle (its memory cannot be moved out).
+  // Name the tensor first, or clone() it.
+  static void storage_for(const Tensor&&) = delete;
+
   std::size_t bytes() const { return static_cast<std::size_t>(numel_) * sizeof(T); }
 
   struct Release {
@@ -114,62 +136,10 @@ class Tensor {
   std::unique_ptr<T, Release> data_;
 };
 
-// A TensorView that may own the memory it views: what reshape() and contiguous() return.
-// It is a TensorView (it converts to one wherever one is accepted); when the operation had
-// to copy, it also keeps that copy alive. owns_copy() says which happened.
-template <class T, std::size_t R>
-class MaybeOwnedView : public TensorView<T, R> {
- public:
-  using TensorView<T, R>::TensorView;
-  explicit MaybeOwnedView(TensorView<T, R> v) : TensorView<T, R>(v) {}
-  explicit MaybeOwnedView(Tensor<std::remove_const_t<T>, R>&& owned)
-      : TensorView<T, R>(), owned_(std::make_shared<Tensor<std::remove_const_t<T>, R>>(std::move(owned))) {
-    static_cast<TensorView<T, R>&>(*this) = owned_->view();
-  }
-
-  // True when this object holds a copy rather than a view of the original memory.
-  bool owns_copy() const { return owned_ != nullptr; }
-  const TensorView<T, R>& view() const { return *this; }
-
- private:
-  std::shared_ptr<Tensor<std::remove_const_t<T>, R>> owned_;
-};
-
 template <class T, std::size_t R>
 struct view_traits<Tensor<T, R>> {
   using element_type = T;
   static constexpr std::size_t rank = R;
 };
-template <class T, std::size_t R>
-struct view_traits<MaybeOwnedView<T, R>> {
-  using element_type = T;
-  static constexpr std::size_t rank = R;
-};
-
-template <class T, std::size_t R>
-Tensor<std::remove_const_t<T>, R> TensorView<T, R>::clone() const {
-  Tensor<value_type, R> out(shape_, uninitialized);
-  out.view().copy_(*this);
-  return out;
-}
-
-template <class T, std::size_t R>
-MaybeOwnedView<T, R> TensorView<T, R>::contiguous() const {
-  if (is_contiguous()) return MaybeOwnedView<T, R>(*this);
-  return MaybeOwnedView<T, R>(clone());
-}
-
-template <class T, std::size_t R>
-template <std::size_t N>
-MaybeOwnedView<T, N> TensorView<T, R>::reshape(Shape<N> sizes) const {
-  const Shape<N> target = detail::infer_shape(sizes, numel(), shape_, "TensorView::reshape");
-  if (auto strides = detail::compute_view_strides(shape_, strides_, target))
-    return MaybeOwnedView<T, N>(TensorView<T, N>(data_, target, *strides, detail::unchecked_tag{}));
-  // Copy in row-major order of the source straight into the new tensor: its memory read as
-  // the source's shape is exactly the contiguous copy that then takes the new shape.
-  Tensor<value_type, N> out(target, uninitialized);
-  TensorView<value_type, R>(out.data(), shape_, detail::contiguous_strides(shape_), detail::unchecked_tag{}).copy_(*this);
-  return MaybeOwnedView<T, N>(std::move(out));
-}
 
 TESSEL_NAMESPACE_END

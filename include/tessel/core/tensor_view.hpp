@@ -1,10 +1,18 @@
 // tessel/core/tensor_view.hpp — TensorView<T, R>: a non-owning, strided view of R dimensions.
 //
-// A view is a pointer, R sizes and R strides (in elements). Every shape operation returns a
-// new view of the same memory, with exactly PyTorch's rules; the ones that may have to copy
-// (reshape, contiguous) return a MaybeOwnedView, and clone() returns an owning Tensor.
-// Getting view() wrong silently is the classic bug (splitting a fused QKV projection in the
-// wrong order), so view() either produces the strides PyTorch would, or throws.
+// A view is a pointer, R sizes and R strides (in elements): trivially copyable, no allocation, no
+// reference count, so passing one around costs what passing a pointer and two small arrays costs.
+// Its shape operations (core/view_ops.hpp) return new views of the same memory with exactly
+// PyTorch's rules; the ones that may have to copy (reshape, contiguous) return a MaybeOwnedView,
+// which owns the copy, and clone() returns a Tensor. Getting view() wrong silently is the classic
+// bug (splitting a fused QKV projection in the wrong order), so view() either produces the
+// strides PyTorch would, or throws.
+//
+// A TensorView needs the memory it views to stay alive, as a std::span needs its vector. It is
+// only ever made from something that outlives the statement: a pointer, a named Tensor, a named
+// MaybeOwnedView. Conversions from a temporary Tensor or MaybeOwnedView are deleted (they would
+// dangle); tessel's functions take their operands as `const X&` so they accept those temporaries
+// anyway (see MaybeOwnedView).
 #pragma once
 
 #include "config.hpp"
@@ -13,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -21,49 +30,32 @@
 #include "error.hpp"
 #include "overlap.hpp"
 #include "shape.hpp"
+#include "storage.hpp"
+#include "view_ops.hpp"
 
 TESSEL_NAMESPACE_BEGIN
 
-template <class T, std::size_t R>
-class TensorView;
-template <class T, std::size_t R>
-class Tensor;
-template <class T, std::size_t R>
-class MaybeOwnedView;
+namespace detail {
 
-template <class T, std::size_t R>
-class TensorView {
+// What TensorView and MaybeOwnedView share: a pointer, R sizes and R strides (in elements), the
+// accessors, and (through ViewOps) the view operations. Constness is shallow, as for std::span:
+// a const view still gives T&; TensorView<const T, R> is the read-only view.
+template <class Derived, class T, std::size_t R>
+class StridedBase : public ViewOps<Derived, R> {
  public:
   using element_type = T;
   using value_type = std::remove_const_t<T>;
   static constexpr std::size_t rank = R;
 
-  TensorView() = default;
-  // A contiguous row-major view of `shape`.
-  TensorView(T* data, Shape<R> shape) : data_(data), shape_(shape), strides_(detail::contiguous_strides(shape)) {
-    check_sizes("TensorView");
-  }
-  // Any strides, in elements (negative strides are not supported).
-  TensorView(T* data, Shape<R> shape, Shape<R> strides) : data_(data), shape_(shape), strides_(strides) {
-    check_sizes("TensorView");
-    for (std::size_t d = 0; d < R; ++d)
-      detail::check(strides_[d] >= 0, "TensorView", "stride ", strides_[d], " at dimension ", d,
-                    " is negative (strides ", strides_, ")");
-  }
-
-  // TensorView<T, R> -> TensorView<const T, R>.
-  template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  TensorView(const TensorView<U, R>& other)  // NOLINT: implicit by design
-      : data_(other.data()), shape_(other.shape()), strides_(other.strides()) {}
-
   T* data() const { return data_; }
   const Shape<R>& shape() const { return shape_; }
+  const Shape<R>& size() const { return shape_; }  // torch.Tensor.size()
   const Shape<R>& strides() const { return strides_; }
-  std::int64_t size(std::int64_t dim) const { return shape_[detail::wrap_dim(dim, R, "TensorView::size")]; }
-  std::int64_t stride(std::int64_t dim) const { return strides_[detail::wrap_dim(dim, R, "TensorView::stride")]; }
-  std::int64_t numel() const { return detail::numel_of(shape_); }
-  bool is_contiguous() const { return detail::is_contiguous_layout(shape_, strides_); }
+  std::int64_t size(std::int64_t dim) const { return shape_[view_dim("size", dim, R, shape_)]; }
+  std::int64_t stride(std::int64_t dim) const { return strides_[view_dim("stride", dim, R, shape_)]; }
+  static constexpr std::size_t dim() { return R; }
+  std::int64_t numel() const { return numel_of(shape_); }
+  bool is_contiguous() const { return is_contiguous_layout(shape_, strides_); }
   bool empty() const { return numel() == 0; }
 
   // Element access. Bounds are checked in debug builds (and always by at()).
@@ -73,17 +65,21 @@ class TensorView {
 #ifdef TESSEL_DEBUG_BOUNDS
     return at(index...);
 #else
-    return data_[offset_of(detail::make_shape(index...))];
+    return data_[offset_of(make_shape(index...))];
 #endif
   }
   template <class... I>
     requires(sizeof...(I) == R && (std::is_integral_v<I> && ...))
   T& at(I... index) const {
-    const auto idx = detail::make_shape(index...);
+    const auto idx = make_shape(index...);
     for (std::size_t d = 0; d < R; ++d)
-      detail::check(idx[d] >= 0 && idx[d] < shape_[d], "TensorView::at", "index ", idx, " is out of range for shape ",
-                    shape_);
+      check(idx[d] >= 0 && idx[d] < shape_[d], "at", "index ", idx, " is out of range for shape ", shape_);
     return data_[offset_of(idx)];
+  }
+  // The only element of a one-element view (torch.Tensor.item()).
+  value_type item() const {
+    check(numel() == 1, "item", "a tensor of shape ", shape_, " has ", numel(), " elements, not 1");
+    return data_[0];
   }
   std::int64_t offset_of(const Shape<R>& idx) const {
     std::int64_t off = 0;
@@ -91,206 +87,64 @@ class TensorView {
     return off;
   }
 
-  // ---- shape operations (PyTorch names and rules) ----
-
-  // A view with new sizes; one may be -1. Throws when these strides cannot express it.
-  template <class... I>
-    requires(sizeof...(I) >= 1 && (std::is_integral_v<I> && ...))
-  TensorView<T, sizeof...(I)> view(I... sizes) const {
-    return view(detail::make_shape(sizes...));
-  }
-  template <std::size_t N>
-  TensorView<T, N> view(Shape<N> sizes) const {
-    const Shape<N> target = detail::infer_shape(sizes, numel(), shape_, "TensorView::view");
-    const auto strides = detail::compute_view_strides(shape_, strides_, target);
-    detail::check(strides.has_value(), "TensorView::view", "cannot view a tensor of shape ", shape_, " and strides ",
-                  strides_, " as shape ", target,
-                  ": its memory is not laid out as that shape needs (use reshape(), which copies, or contiguous() first)");
-    return TensorView<T, N>(data_, target, *strides, detail::unchecked_tag{});
-  }
-  // A view exactly when view() would succeed; otherwise a contiguous copy it owns.
-  template <class... I>
-    requires(sizeof...(I) >= 1 && (std::is_integral_v<I> && ...))
-  MaybeOwnedView<T, sizeof...(I)> reshape(I... sizes) const {
-    return reshape(detail::make_shape(sizes...));
-  }
-  template <std::size_t N>
-  MaybeOwnedView<T, N> reshape(Shape<N> sizes) const;
-
-  template <class... I>
-    requires(sizeof...(I) == R && (std::is_integral_v<I> && ...))
-  TensorView permute(I... dims) const {
-    const auto order = detail::make_shape(dims...);
-    Shape<R> shape{}, strides{};
-    std::array<bool, R> seen{};
-    for (std::size_t d = 0; d < R; ++d) {
-      const std::size_t src = detail::wrap_dim(order[d], R, "TensorView::permute");
-      detail::check(!seen[src], "TensorView::permute", "dimension ", order[d], " appears twice in ", order);
-      seen[src] = true;
-      shape[d] = shape_[src];
-      strides[d] = strides_[src];
-    }
-    return TensorView(data_, shape, strides, detail::unchecked_tag{});
-  }
-
-  TensorView transpose(std::int64_t dim0, std::int64_t dim1) const {
-    const std::size_t a = detail::wrap_dim(dim0, R, "TensorView::transpose");
-    const std::size_t b = detail::wrap_dim(dim1, R, "TensorView::transpose");
-    Shape<R> shape = shape_, strides = strides_;
-    std::swap(shape[a], shape[b]);
-    std::swap(strides[a], strides[b]);
-    return TensorView(data_, shape, strides, detail::unchecked_tag{});
-  }
-
-  // Elements [start, start + length) of `dim`; a negative start counts from the end.
-  TensorView narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
-    const std::size_t d = detail::wrap_dim(dim, R, "TensorView::narrow");
-    const std::int64_t size = shape_[d];
-    detail::check(start >= -size && start <= size, "TensorView::narrow", "start ", start,
-                  " is out of range for dimension ", dim, " of size ", size, " (shape ", shape_, ")");
-    if (start < 0) start += size;
-    detail::check(length >= 0 && start + length <= size, "TensorView::narrow", "start (", start, ") + length (",
-                  length, ") exceeds dimension ", dim, " of size ", size, " (shape ", shape_, ")");
-    Shape<R> shape = shape_;
-    shape[d] = length;
-    return TensorView(data_ + (length > 0 ? start * strides_[d] : 0), shape, strides_, detail::unchecked_tag{});
-  }
-
-  // Removes `dim` by fixing it at `index` (negative counts from the end).
-  TensorView<T, R - 1> select(std::int64_t dim, std::int64_t index) const
-    requires(R >= 1)
-  {
-    const std::size_t d = detail::wrap_dim(dim, R, "TensorView::select");
-    const std::int64_t size = shape_[d];
-    detail::check(index >= -size && index < size, "TensorView::select", "index ", index,
-                  " is out of range for dimension ", dim, " of size ", size, " (shape ", shape_, ")");
-    if (index < 0) index += size;
-    Shape<R - 1> shape{}, strides{};
-    for (std::size_t i = 0, j = 0; i < R; ++i) {
-      if (i == d) continue;
-      shape[j] = shape_[i];
-      strides[j] = strides_[i];
-      ++j;
-    }
-    return TensorView<T, R - 1>(data_ + index * strides_[d], shape, strides, detail::unchecked_tag{});
-  }
-
-  // Pieces of `split_size` along `dim`; the last may be smaller (torch.split).
-  std::vector<TensorView> split(std::int64_t split_size, std::int64_t dim = 0) const {
-    const std::size_t d = detail::wrap_dim(dim, R, "TensorView::split");
-    const std::int64_t size = shape_[d];
-    detail::check(split_size > 0 || (split_size == 0 && size == 0), "TensorView::split", "split_size ", split_size,
-                  " must be positive for dimension ", dim, " of size ", size);
-    std::vector<TensorView> pieces;
-    const std::int64_t count = split_size == 0 ? 1 : std::max<std::int64_t>((size + split_size - 1) / split_size, 1);
-    for (std::int64_t i = 0; i < count; ++i) {
-      const std::int64_t start = i * split_size;
-      pieces.push_back(narrow(static_cast<std::int64_t>(d), start, std::min(split_size, size - start)));
-    }
-    return pieces;
-  }
-  // Pieces of the given sizes, which must add up to the size of `dim` (torch.split with a list).
-  std::vector<TensorView> split(const std::vector<std::int64_t>& sizes, std::int64_t dim = 0) const {
-    const std::size_t d = detail::wrap_dim(dim, R, "TensorView::split");
-    std::int64_t total = 0;
-    for (auto s : sizes) {
-      detail::check(s >= 0, "TensorView::split", "split sizes ", sizes, " contain a negative size");
-      detail::check(detail::add_no_overflow(total, s).has_value(), "TensorView::split", "split sizes ", sizes,
-                    " add up to more than 2^63 - 1");
-      total += s;
-    }
-    detail::check(total == shape_[d], "TensorView::split", "split sizes ", sizes, " add up to ", total,
-                  " but dimension ", dim, " of shape ", shape_, " has size ", shape_[d]);
-    std::vector<TensorView> pieces;
-    std::int64_t start = 0;
-    for (auto s : sizes) {
-      pieces.push_back(narrow(static_cast<std::int64_t>(d), start, s));
-      start += s;
-    }
-    return pieces;
-  }
-  // torch.chunk: pieces of ceil(size / chunks); may return fewer than `chunks` pieces.
-  std::vector<TensorView> chunk(std::int64_t chunks, std::int64_t dim = 0) const {
-    detail::check(chunks > 0, "TensorView::chunk", "chunks must be positive, got ", chunks);
-    const std::size_t d = detail::wrap_dim(dim, R, "TensorView::chunk");
-    const std::int64_t size = shape_[d];
-    if (size == 0) return split(std::vector<std::int64_t>(static_cast<std::size_t>(chunks), 0), dim);
-    return split((size + chunks - 1) / chunks, dim);
-  }
-
-  // Inserts a dimension of size 1 at `dim` (in [-(R+1), R]).
-  TensorView<T, R + 1> unsqueeze(std::int64_t dim) const {
-    const std::size_t d = detail::wrap_dim(dim, R + 1, "TensorView::unsqueeze");
-    Shape<R + 1> shape{}, strides{};
-    for (std::size_t i = 0, j = 0; i < R + 1; ++i) {
-      if (i == d) {
-        shape[i] = 1;
-        strides[i] = j < R ? shape_[j] * strides_[j] : 1;
-      } else {
-        shape[i] = shape_[j];
-        strides[i] = strides_[j];
-        ++j;
-      }
-    }
-    return TensorView<T, R + 1>(data_, shape, strides, detail::unchecked_tag{});
-  }
-
-  // Broadcasts size-1 dimensions (stride 0) and prepends new ones; -1 keeps a size.
-  template <class... I>
-    requires(sizeof...(I) >= R && (std::is_integral_v<I> && ...))
-  TensorView<T, sizeof...(I)> expand(I... sizes) const {
-    return expand(detail::make_shape(sizes...));
-  }
-  template <std::size_t N>
-    requires(N >= R)
-  TensorView<T, N> expand(Shape<N> sizes) const {
-    Shape<N> shape{}, strides{};
-    constexpr std::size_t lead = N - R;
-    for (std::size_t i = 0; i < N; ++i) {
-      const std::int64_t want = sizes[i];
-      if (i < lead) {
-        detail::check(want >= 0, "TensorView::expand", "the new leading dimension ", i, " of ", sizes,
-                      " must have a non-negative size (-1 is only allowed for existing dimensions)");
-        shape[i] = want;
-        strides[i] = 0;
-        continue;
-      }
-      const std::int64_t have = shape_[i - lead];
-      if (want == -1 || want == have) {
-        shape[i] = have;
-        strides[i] = strides_[i - lead];
-      } else {
-        detail::check(have == 1 && want >= 0, "TensorView::expand", "cannot expand shape ", shape_, " to ", sizes,
-                      ": dimension ", i, " has size ", have, " (only size-1 dimensions can be expanded)");
-        shape[i] = want;
-        strides[i] = 0;
-      }
-    }
-    detail::checked_numel(shape, "TensorView::expand");
-    return TensorView<T, N>(data_, shape, strides, detail::unchecked_tag{});
-  }
-
-  // The same memory when already contiguous, otherwise a contiguous copy it owns.
-  MaybeOwnedView<T, R> contiguous() const;
-  // Always a contiguous copy.
-  Tensor<value_type, R> clone() const;
-
-  // Copies `src` into this view, element by element (src is broadcast to this shape, as
-  // PyTorch's copy_ does, and converted between element types with one rounding).
-  template <class U, std::size_t S>
-  const TensorView& copy_(const TensorView<U, S>& src) const
-    requires(!std::is_const_v<T>);
-
-  // Internal: strides already validated by the operation that produced them.
-  TensorView(T* data, Shape<R> shape, Shape<R> strides, detail::unchecked_tag)
+ protected:
+  StridedBase() = default;
+  StridedBase(T* data, const Shape<R>& shape, const Shape<R>& strides)
       : data_(data), shape_(shape), strides_(strides) {}
 
- private:
-  void check_sizes(const char* where) const { detail::check_layout(shape_, strides_, sizeof(T), where); }
+  // Validation for views made from caller-given sizes and strides: sizes >= 0, strides >= 0
+  // (when the caller gave them), and a layout tessel can address (core/shape.hpp).
+  void check_layout(const char* where, bool check_strides) const {
+    if (check_strides)
+      for (std::size_t d = 0; d < R; ++d)
+        check(strides_[d] >= 0, where, "stride ", strides_[d], " at dimension ", d, " is negative (strides ",
+              strides_, "; negative strides are not supported)");
+    detail::check_layout(shape_, strides_, sizeof(T), where);
+  }
+
+  TensorView<T, R> plain() const { return TensorView<T, R>(data_, shape_, strides_, unchecked_tag{}); }
 
   T* data_ = nullptr;
   Shape<R> shape_{};
   Shape<R> strides_{};
+
+ private:
+  template <class, std::size_t>
+  friend class ViewOps;
+};
+
+}  // namespace detail
+
+// A pointer with sizes and strides (SPEC §6). Views of a named Tensor, of a caller's buffer and
+// of another TensorView are TensorViews; see core/view_ops.hpp for the operations.
+template <class T, std::size_t R>
+class TESSEL_GSL_POINTER(T) TensorView : public detail::StridedBase<TensorView<T, R>, T, R> {
+  using Base = detail::StridedBase<TensorView<T, R>, T, R>;
+
+ public:
+  TensorView() = default;
+  // A contiguous row-major view of `shape`.
+  TensorView(T* data, Shape<R> shape) : Base(data, shape, detail::contiguous_strides(shape)) {
+    this->check_layout("TensorView", false);
+  }
+  // Any strides, in elements (negative strides are not supported).
+  TensorView(T* data, Shape<R> shape, Shape<R> strides) : Base(data, shape, strides) {
+    this->check_layout("TensorView", true);
+  }
+  // TensorView<T, R> -> TensorView<const T, R>.
+  template <class U>
+    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
+  TensorView(const TensorView<U, R>& other)  // NOLINT: implicit by design
+      : Base(other.data(), other.shape(), other.strides()) {}
+
+  // Internal: strides already validated by the operation that produced them.
+  TensorView(T* data, Shape<R> shape, Shape<R> strides, detail::unchecked_tag) : Base(data, shape, strides) {}
+
+ private:
+  template <class, std::size_t>
+  friend class detail::ViewOps;
+  // A view keeps nothing alive, and neither do its views.
+  static detail::NoStorage storage_for(const TensorView&) { return {}; }
 };
 
 // ---- what functions accept: views, tensors and the objects reshape/contiguous return ----
@@ -312,17 +166,17 @@ using element_of_t = std::remove_const_t<typename view_traits<std::remove_cvref_
 template <class X>
 inline constexpr std::size_t rank_of_v = view_traits<std::remove_cvref_t<X>>::rank;
 
-// The read-only view of any TensorLike.
+// The read-only view of any TensorLike. Taking `const X&` is what lets tessel's functions accept
+// temporaries (matmul(x.transpose(0, 1).contiguous(), w)): the temporary lives until the call
+// returns. The view must not be kept beyond the full expression when x is a temporary.
 template <TensorLike X>
-TensorView<const element_of_t<X>, rank_of_v<X>> as_const_view(const X& x) {
-  if constexpr (requires { x.view(); }) return x.view();
-  else return x;
+TensorView<const element_of_t<X>, rank_of_v<X>> as_const_view(const X& x TESSEL_LIFETIMEBOUND) {
+  return x;
 }
 // The writable view of any TensorLike whose elements are not const.
 template <TensorLike X>
-TensorView<element_of_t<X>, rank_of_v<X>> as_mutable_view(X& x) {
-  if constexpr (requires { x.view(); }) return x.view();
-  else return x;
+TensorView<element_of_t<X>, rank_of_v<X>> as_mutable_view(X& x TESSEL_LIFETIMEBOUND) {
+  return x;
 }
 
 namespace detail {
@@ -366,33 +220,77 @@ constexpr To convert_element(From v) {
   else return from_float<To>(to_float(v));
 }
 
-}  // namespace detail
-
-template <class T, std::size_t R>
-template <class U, std::size_t S>
-const TensorView<T, R>& TensorView<T, R>::copy_(const TensorView<U, S>& src) const
-  requires(!std::is_const_v<T>)
-{
-  static_assert(S <= R, "copy_: the source cannot have more dimensions than the destination");
-  static_assert(is_element_type_v<std::remove_const_t<U>> && is_element_type_v<value_type>,
-                "copy_: both element types must be float, float16 or bfloat16");
-  detail::check(!detail::has_internal_overlap(*this), "TensorView::copy_",
-                "the destination (shape ", shape_, ", strides ", strides_,
-                ") has elements that share memory (e.g. an expanded view) and cannot be written");
-  TensorView<U, R> source = src.expand(shape_);  // throws when not broadcastable
-  if (detail::memory_overlaps(*this, source)) {
-    // Copy through a private buffer so an overlapping source is read before it is written.
-    auto tmp = source.clone();
-    return copy_(tmp.view());
-  }
-  T* dst = data_;
-  const U* s = source.data();
-  detail::for_each_offset<R, 2>(shape_, {strides_, source.strides()}, [&](const std::array<std::int64_t, 2>& off) {
-    dst[off[0]] = detail::convert_element<value_type>(s[off[1]]);
-  });
-  return *this;
+// Whether a source of shape `from` broadcasts to `to` (each dimension equal or 1, aligned at the end).
+template <std::size_t S, std::size_t R>
+bool broadcasts_to(const Shape<S>& from, const Shape<R>& to) {
+  for (std::size_t i = 0; i < S; ++i)
+    if (from[i] != 1 && from[i] != to[R - S + i]) return false;
+  return true;
 }
+
+template <class T, std::size_t R, class U, std::size_t S>
+void copy_into(const TensorView<T, R>& dst, const TensorView<U, S>& src) {
+  static_assert(!std::is_const_v<T>, "copy_: the destination's elements are const");
+  static_assert(S <= R, "copy_: the source cannot have more dimensions than the destination");
+  static_assert(is_element_type_v<std::remove_const_t<U>> && is_element_type_v<T>,
+                "copy_: both element types must be float, float16 or bfloat16");
+  check(!has_internal_overlap(dst), "copy_", "the destination (shape ", dst.shape(), ", strides ", dst.strides(),
+        ") has elements that share memory (e.g. an expanded view) and cannot be written");
+  check(broadcasts_to(src.shape(), dst.shape()), "copy_", "the source of shape ", src.shape(),
+        " cannot be broadcast to the destination's shape ", dst.shape(),
+        " (each source dimension must equal the destination's or be 1)");
+  const TensorView<U, R> source = ExpandOp{}(src, dst.shape());
+  if (memory_overlaps(dst, source)) {
+    // Copy through a private buffer so an overlapping source is read before it is written.
+    const auto tmp = clone_as<std::remove_const_t<U>>(source);
+    copy_into(dst, tmp.view());
+    return;
+  }
+  if constexpr (std::is_same_v<std::remove_const_t<U>, T>) {
+    if (dst.is_contiguous() && source.is_contiguous() && dst.numel() > 0) {
+      std::memcpy(static_cast<void*>(dst.data()), source.data(), static_cast<std::size_t>(dst.numel()) * sizeof(T));
+      return;
+    }
+  }
+  T* out = dst.data();
+  const U* in = source.data();
+  for_each_offset<R, 2>(dst.shape(), {dst.strides(), source.strides()}, [&](const std::array<std::int64_t, 2>& off) {
+    out[off[0]] = convert_element<T>(in[off[1]]);
+  });
+}
+
+template <class T, std::size_t R, class Source>
+void copy_from(const TensorView<T, R>& dst, const Source& src) {
+  static_assert(TensorLike<Source>, "copy_: the source must be a TensorView, Tensor or MaybeOwnedView");
+  copy_into(dst, as_const_view(src));
+}
+
+// A number (rounded once, from double) or an element type (converted once) as element type T.
+template <class T, class V>
+T element_from(const V& value) {
+  if constexpr (is_element_type_v<V>) {
+    return convert_element<T>(value);
+  } else {
+    static_assert(std::is_arithmetic_v<V>, "fill_: the value must be a number, float16 or bfloat16");
+    const double v = static_cast<double>(value);
+    if constexpr (std::is_same_v<T, float>) return static_cast<float>(v);
+    else return T(v);
+  }
+}
+
+// Writing one value to every element is well-defined even where elements share memory (an
+// expanded view), so fill_ accepts such views, as PyTorch's does.
+template <class T, std::size_t R, class V>
+void fill_with(const TensorView<T, R>& dst, const V& value) {
+  static_assert(!std::is_const_v<T>, "fill_: the destination's elements are const");
+  const T x = element_from<T>(value);
+  T* out = dst.data();
+  for_each_offset<R, 1>(dst.shape(), {dst.strides()}, [&](const std::array<std::int64_t, 1>& off) { out[off[0]] = x; });
+}
+
+}  // namespace detail
 
 TESSEL_NAMESPACE_END
 
-#include "tensor.hpp"  // Tensor and MaybeOwnedView complete reshape(), contiguous() and clone()
+#include "maybe_owned_view.hpp"  // what reshape() and contiguous() return
+#include "tensor.hpp"            // what clone() returns
