@@ -82,14 +82,14 @@ TEST_CASE("partition: the plan of a problem is the one the driver runs", "[gemm]
   GemmProblem<float> p;
   p.batch = 1, p.m = 30, p.n = 1024, p.k = 2048;
   const auto& cpu = tessel::cpu_features();
-  const GemmPlan plan = plan_for<ScalarKernel>(p, cpu, 4);
-  if (runs_transposed<ScalarKernel>(p)) {
+  const GemmPlan plan = plan_for<KernelConfig<ScalarKernel>>(p, cpu, 4);
+  if (runs_transposed<KernelConfig<ScalarKernel>>(p)) {
     CHECK(plan.shape.m == p.n);
     CHECK(plan.shape.n == p.m);
   } else {
     CHECK(plan.shape.m == p.m);
   }
   p.m = 64, p.n = 64, p.k = 64;
-  CHECK_FALSE(runs_transposed<ScalarKernel>(p));
-  CHECK(plan_for<ScalarKernel>(p, cpu, 4).shape.m == 64);
+  CHECK_FALSE(runs_transposed<KernelConfig<ScalarKernel>>(p));
+  CHECK(plan_for<KernelConfig<ScalarKernel>>(p, cpu, 4).shape.m == 64);
 }

@@ -4,11 +4,10 @@
 // Why: with a long k (dW = A3ᵀ·dO has k = M) a work unit runs many k blocks, and each
 // block's A and B come from memory exactly once, read by the packing in runs of a few
 // hundred bytes that lie pages apart (dO's rows for one head are G·N elements apart). The
-// hardware prefetchers do not follow such jumps, so packing on demand stalls on memory for
-// about a third of the time (M=4096 K=128 N=128 ×32, fp32). Prefetched during the previous
-// block's arithmetic, the packing finds the lines in L2. The kernel issues one prefetch per
-// step of its k loop: issued in a burst between tiles, they fill the core's miss buffers and
-// stall it much as the loads would (measured +4 % against +10 % spread out).
+// hardware prefetchers do not follow such jumps, so packing on demand stalls on memory for a
+// good part of the time. Prefetched during the previous block's arithmetic, the packing finds
+// the lines in L2. The kernel issues one prefetch per step of its k loop: issued in a burst
+// between tiles, they fill the core's miss buffers and stall it much as the loads would.
 #pragma once
 
 #include "../core/config.hpp"

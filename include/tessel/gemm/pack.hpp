@@ -4,7 +4,7 @@
 //   A block (mc×kc) as row panels of MR rows:     panel[p*MR + i] = A[i0 + i, p0 + p]
 //   B block (kc×nc) as column panels of NR cols:  panel[p*NR + j] = B[p0 + p, j0 + j]
 // zero-padded to whole MR / NR. Packing reads the operands through their Axis descriptions
-// (any strides, merged dimension pairs, index lists), converts float16/bfloat16 to fp32 with
+// (any strides, several dimensions, index lists), converts float16/bfloat16 to fp32 with
 // the ISA's vector conversion, and so replaces every "gather, transpose, upcast" temporary a
 // naive implementation would make.
 #pragma once
@@ -26,15 +26,10 @@ TESSEL_NAMESPACE_BEGIN
 namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
-// Converts n elements of src (unit stride) to float with the ISA's vector code.
+// Converts n elements of src (unit stride) to float with the path's vector code.
 template <Isa I, class T>
 inline void load_run(const T* src, float* dst, std::int64_t n) {
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512) return isa_avx512::to_float(src, dst, n);
-  else if constexpr (I == Isa::avx2) return isa_avx2::to_float(src, dst, n);
-  else
-#endif
-    isa_scalar::to_float(src, dst, n);
+  IsaConvert<I>::to_float(src, dst, n);
 }
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -141,9 +136,9 @@ TESSEL_TARGET_AVX512 void pack_lines(const T* base, const Axis& axis, std::int64
 // Rows of A are often far apart (a head's column block of A1: one row per page) and the
 // hardware prefetchers do not follow such jumps; fetched while the previous panel computes,
 // the next panel's pack finds its rows in L1, or in L2 when to_l2. (Rows a power of two
-// apart, dO's 64 KiB in dA = dO·W2ᵀ, fall in the same L1 sets: a panel of such rows
-// larger than a small part of L1 evicts itself, and the packed panels in use, before the
-// pack reads it. Into L2 there: M=2048 K=64 N=1024 ×16 backward +5 %.)
+// apart, as dO's in dA = dO·W2ᵀ, fall in the same L1 sets: a panel of such rows larger
+// than a small part of L1 evicts itself, and the packed panels in use, before the pack
+// reads it; into L2 it does not.)
 template <class T>
 inline void prefetch_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t rows, std::int64_t p0,
                        std::int64_t kc, bool to_l2) {

@@ -6,8 +6,8 @@
 //   prepare_epilogue   once per work unit: the unit's slice of the bias, converted to fp32
 //   apply_epilogue     v = α·acc + bias on the fp32 block, in place, right after the kernel
 //                      wrote a tile (while it is in L1); nothing when there is neither
-//   store_block        the fp32 block (or one tile) to C: + β·C, one rounding, streaming
-//   PendingTile, store_pending, flush_pending
+//   store_rows         fp32 rows (a tile, a strip) to C: + β·C, one rounding, streaming
+//   PendingTile, store_pending, flush_pending, PendingCursor, SpreadStrip
 //                      tiles a kernel writes to C while it computes the next (run_store)
 // So a bias costs one pass over tiles in L1, keeps spread and streaming stores (it never
 // reads C), and a call without one runs exactly the code it ran before it existed.
@@ -43,9 +43,6 @@ struct EpilogueBlock {
   const float* bias_rows = nullptr;  // bias by row of the unit
   bool active = false;               // whether apply_epilogue changes anything
 };
-
-// The floats of scratch prepare_epilogue needs for a unit of mc × nc.
-inline std::int64_t epilogue_floats(std::int64_t mc, std::int64_t nc) { return round_up(std::max(mc, nc), 32) + 32; }
 
 // The unit's epilogue: its bias slice converted to fp32 into `scratch` (epilogue_floats long).
 template <class T>
@@ -112,29 +109,43 @@ inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std:
 }  // namespace isa_scalar
 
 // buf[r·ldc + j] = α·buf[r·ldc + j] + bias for the rows × cols at row r0, column c0 of the
-// unit (buf and the bias columns are readable and writable up to whole vectors past cols).
+// unit (buf and the bias columns are readable and writable up to whole vectors past cols):
+// the portable loop, unless a path has its own (a specialization below).
+template <Isa I>
+struct IsaEpilogue {
+  static void apply(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                    std::int64_t r0, std::int64_t c0) {
+    isa_scalar::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  }
+};
+#if defined(TESSEL_HAVE_X86_TARGETS)
+template <>
+struct IsaEpilogue<Isa::avx2> {
+  static void apply(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                    std::int64_t r0, std::int64_t c0) {
+    isa_avx2::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  }
+};
+template <>
+struct IsaEpilogue<Isa::avx512> {
+  static void apply(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                    std::int64_t r0, std::int64_t c0) {
+    isa_avx512::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  }
+};
+#endif
 template <Isa I>
 inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
                            std::int64_t r0, std::int64_t c0) {
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512) return isa_avx512::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
-  else if constexpr (I == Isa::avx2) return isa_avx2::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
-  else
-#endif
-    isa_scalar::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  IsaEpilogue<I>::apply(buf, ldc, rows, cols, e, r0, c0);
 }
 
 // ---- fp32 to C ---------------------------------------------------------------------------------
 
-// dst[i] = T(src[i] (+ β·dst[i])) for n elements, with the ISA's vector conversion.
+// dst[i] = T(src[i] (+ β·dst[i])) for n elements, with the path's vector conversion.
 template <Isa I, class T>
 inline void store_run(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512) return isa_avx512::from_float(src, dst, n, beta, stream);
-  else if constexpr (I == Isa::avx2) return isa_avx2::from_float(src, dst, n, beta, stream);
-  else
-#endif
-    isa_scalar::from_float(src, dst, n, beta, stream);
+  IsaConvert<I>::from_float(src, dst, n, beta, stream);
 }
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -152,43 +163,41 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_row32(const float* src, T* 
     store16(dst + j, v, m, nt);
   }
 }
-// A micro-tile (rows × n <= 32) of the fp32 buffer to C's rows (unit column stride).
+// A micro-tile (rows × n <= 32) of the fp32 buffer to C's rows at row[r] + j0.
 template <class T>
-TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, int n, T* base,
-                                     const Axis& row_axis, std::int64_t i0, std::int64_t j0, float beta, bool stream) {
-  for (std::int64_t r = 0; r < rows; ++r)
-    store_row32(buf + r * ldc, base + row_axis.offset(i0 + r) + j0, n, beta, stream);
+TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, int n, T* const* row,
+                                     std::int64_t j0, float beta, bool stream) {
+  for (std::int64_t r = 0; r < rows; ++r) store_row32(buf + r * ldc, row[r] + j0, n, beta, stream);
 }
 }  // namespace isa_avx512
 #endif
 
-// Writes the fp32 block buffer (mc×nc, leading dimension ldc) to C[i0 :, j0 :] of batch g,
-// converting to T with one rounding (after adding β·C's old value when β != 0).
-template <Isa I, class T>
-void store_block(const float* buf, std::int64_t ldc, std::int64_t mc, std::int64_t nc, const Operand<T>& c,
-                 std::int64_t g, std::int64_t i0, std::int64_t j0, float beta, bool stream) {
-  T* base = c.matrix(g);
+// Writes rows × cols of the fp32 buffer (leading dimension ldc) to C: row r of the buffer
+// to the row at row[r], columns j0 .. j0 + cols of C's column axis, converting to TC with one
+// rounding (after adding β·C's old value when β != 0).
+template <Isa I, class TC>
+void store_rows(const float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, TC* const* row,
+                const Axis& c_cols, std::int64_t j0, float beta, bool stream) {
+  if (c_cols.is_unit()) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512) {
-    if (nc <= 32 && c.cols.is_unit()) {  // a micro-tile
-      isa_avx512::store_tile(buf, ldc, mc, static_cast<int>(nc), base, c.rows, i0, j0, beta, stream);
-      return;
+    if constexpr (I == Isa::avx512) {
+      if (cols <= 32) {  // a micro-tile
+        isa_avx512::store_tile(buf, ldc, rows, static_cast<int>(cols), row, j0, beta, stream);
+        return;
+      }
     }
-  }
 #endif
-  for (std::int64_t r = 0; r < mc; ++r) {
-    T* row = base + c.rows.offset(i0 + r);
+    for (std::int64_t r = 0; r < rows; ++r) store_run<I>(buf + r * ldc, row[r] + j0, cols, beta, stream);
+    return;
+  }
+  // Run by run along C's columns (a run of one element: a single conversion).
+  for (std::int64_t r = 0; r < rows; ++r) {
     const float* src = buf + r * ldc;
-    if (c.cols.is_unit()) {
-      store_run<I>(src, row + j0, nc, beta, stream);
-    } else {
-      // Run by run along C's columns (a run of one element: a single conversion).
-      std::int64_t j = 0;
-      for_each_run(c.cols, j0, nc, [&](std::int64_t off, std::int64_t len) {
-        store_run<I>(src + j, row + off, len, beta, stream && len > 1);
-        j += len;
-      });
-    }
+    std::int64_t j = 0;
+    for_each_run(c_cols, j0, cols, [&](std::int64_t off, std::int64_t len) {
+      store_run<I>(src + j, row[r] + off, len, beta, stream && len > 1);
+      j += len;
+    });
   }
 }
 
@@ -226,8 +235,83 @@ TESSEL_TARGET_AVX512 void flush_pending(const PendingTile<T, MR>& pt) {
   for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
     for (int q = 0; q < pt.nv; ++q) store_pending(pt, r, q);
 }
+
+// A kernel's walk over a pending tile's vectors, row by row, storing them one at a time
+// between its k steps (run_store).
+template <class T, int MR>
+class PendingCursor {
+ public:
+  explicit PendingCursor(const PendingTile<T, MR>& pt) : pt_(pt), rows_(pt.nv > 0 ? pt.rows : 0) {}
+  // The vectors in all.
+  int count() const { return rows_ * pt_.nv; }
+  bool more() const { return r_ < rows_; }
+  // Stores the next vector, if any.
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_next() {
+    if (r_ < rows_) {
+      store_pending(pt_, r_, q_);
+      if (++q_ == pt_.nv) q_ = 0, ++r_;
+    }
+  }
+  // Stores what is left.
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_rest() {
+    for (; r_ < rows_; ++r_, q_ = 0)
+      for (; q_ < pt_.nv; ++q_) store_pending(pt_, r_, q_);
+  }
+
+ private:
+  const PendingTile<T, MR>& pt_;
+  const int rows_;
+  int r_ = 0, q_ = 0;
+};
 }  // namespace isa_avx512
 #endif
+
+// The tiles of one MR-row strip on their way to C through a kernel's run_store: the whole
+// 16-value vectors of the strip's finished columns become the next pending tile, aligned in C
+// (so they can be non-temporal even when C's rows are not aligned). The first h columns (up to
+// the first aligned one) and the last few go out as masked vectors.
+template <class T, int MR>
+class SpreadStrip {
+ public:
+  // C's rows at the strip's first column; stream: the unit writes non-temporally.
+  SpreadStrip(T* const* crow, int rows, bool stream) : crow_(crow), rows_(rows), nt_(stream) {
+    std::int64_t h = 0;  // the first column where C's rows are vector-aligned
+    for (int r = 0; r < rows; ++r) {
+      const auto addr = reinterpret_cast<std::uintptr_t>(crow[r]);
+      const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(T) % 16) % 16);
+      if (r == 0) h = hr;
+      if (hr != h || addr % sizeof(T) != 0) nt_ = false;
+    }
+    if (!nt_) h = 0;
+    g0_ = h > 0 ? h - 16 : 0;
+  }
+
+  // The kernel has written the tile ending before column `avail` (and stored the previous
+  // pending tile, so pending is free): its finished whole vectors, or with last_tile
+  // everything left, become pending.
+  void tile_done(PendingTile<T, MR>& pending, const float* strip, std::int64_t ldc, std::int64_t avail,
+                 bool last_tile) {
+    pending.nv = 0;
+    // Vectors lie on the grid g0 + 16·q (aligned in C when streaming); the columns before
+    // done_ are stored or pending.
+    const std::int64_t e = last_tile ? avail : g0_ + (avail - g0_) / 16 * 16;
+    if (e <= done_) return;
+    const std::int64_t vs = g0_ + (done_ - g0_) / 16 * 16;
+    const auto nv = static_cast<int>((e - vs + 15) / 16);
+    pending.src = strip + vs, pending.ld = ldc, pending.rows = rows_, pending.nv = nv;
+    pending.head = (0xffffu << (done_ - vs)) & 0xffffu;
+    pending.tail = 0xffffu >> (16 * nv - (e - vs));
+    pending.stream = nt_;
+    for (int r = 0; r < rows_; ++r) pending.dst[r] = crow_[r] + vs;
+    done_ = e;
+  }
+
+ private:
+  T* const* crow_;
+  int rows_;
+  bool nt_;
+  std::int64_t g0_ = 0, done_ = 0;
+};
 
 TESSEL_SIMD_CODE_END
 }  // namespace detail

@@ -21,7 +21,7 @@
 #include <type_traits>
 
 #include "../core/dtype.hpp"
-#include "cpu_features.hpp"
+#include "isa_registry.hpp"
 #include "target.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -63,8 +63,12 @@ TESSEL_TARGET_AVX512 inline __m512 load16(const T* p, __mmask16 m = 0xffff) {
     return _mm512_maskz_loadu_ps(m, p);
   } else {
     const __m256i h = _mm256_maskz_loadu_epi16(m, p);
-    if constexpr (std::is_same_v<T, float16>) return _mm512_cvtph_ps(h);
-    else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    if constexpr (dtype_of<T> == DType::float16) {
+      return _mm512_cvtph_ps(h);
+    } else {
+      static_assert(dtype_of<T> == DType::bfloat16);  // the top half of a float
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
   }
 }
 
@@ -85,8 +89,12 @@ TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool strea
     else _mm512_mask_storeu_ps(p, m, v);
   } else {
     __m256i h;
-    if constexpr (std::is_same_v<T, float16>) h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    else h = round_to_bf16(v);
+    if constexpr (dtype_of<T> == DType::float16) {
+      h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    } else {
+      static_assert(dtype_of<T> == DType::bfloat16);
+      h = round_to_bf16(v);
+    }
     if (stream && m == 0xffff) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h);
     else _mm256_mask_storeu_epi16(p, m, h);
   }
@@ -143,8 +151,12 @@ TESSEL_TARGET_AVX2 inline __m256 load8(const T* p) {
     return _mm256_loadu_ps(p);
   } else {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if constexpr (std::is_same_v<T, float16>) return _mm256_cvtph_ps(h);
-    else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    if constexpr (dtype_of<T> == DType::float16) {
+      return _mm256_cvtph_ps(h);
+    } else {
+      static_assert(dtype_of<T> == DType::bfloat16);
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
   }
 }
 
@@ -167,8 +179,12 @@ TESSEL_TARGET_AVX2 inline void store8(T* p, __m256 v, bool stream) {
     else _mm256_storeu_ps(p, v);
   } else {
     __m128i h;
-    if constexpr (std::is_same_v<T, float16>) h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    else h = round_to_bf16(v);
+    if constexpr (dtype_of<T> == DType::float16) {
+      h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    } else {
+      static_assert(dtype_of<T> == DType::bfloat16);
+      h = round_to_bf16(v);
+    }
     if (stream) _mm_stream_si128(reinterpret_cast<__m128i*>(p), h);
     else _mm_storeu_si128(reinterpret_cast<__m128i*>(p), h);
   }
@@ -213,26 +229,52 @@ inline void streaming_store_fence() {
 #endif
 }
 
-// Dispatch on a run-time ISA (the engine calls the ISA-specific ones directly).
-template <class T>
-inline void convert_to_float(Isa isa, const T* src, float* dst, std::int64_t n) {
+// The conversions of each path (simd/isa_registry.hpp): the portable ones, unless a path
+// has its own (a specialization below).
+template <Isa I>
+struct IsaConvert {
+  template <class T>
+  static void to_float(const T* src, float* dst, std::int64_t n) {
+    isa_scalar::to_float(src, dst, n);
+  }
+  template <class T>
+  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
+    isa_scalar::from_float(src, dst, n, beta, stream);
+  }
+};
 #if defined(TESSEL_HAVE_X86_TARGETS)
-  if (isa == Isa::avx512) return isa_avx512::to_float(src, dst, n);
-  if (isa == Isa::avx2) return isa_avx2::to_float(src, dst, n);
+template <>
+struct IsaConvert<Isa::avx2> {
+  template <class T>
+  static void to_float(const T* src, float* dst, std::int64_t n) {
+    isa_avx2::to_float(src, dst, n);
+  }
+  template <class T>
+  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
+    isa_avx2::from_float(src, dst, n, beta, stream);
+  }
+};
+template <>
+struct IsaConvert<Isa::avx512> {
+  template <class T>
+  static void to_float(const T* src, float* dst, std::int64_t n) {
+    isa_avx512::to_float(src, dst, n);
+  }
+  template <class T>
+  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
+    isa_avx512::from_float(src, dst, n, beta, stream);
+  }
+};
 #endif
-  (void)isa;
-  isa_scalar::to_float(src, dst, n);
+
+// The same on a run-time path (the engine calls IsaConvert<I> directly).
+template <class T>
+void convert_to_float(Isa isa, const T* src, float* dst, std::int64_t n) {
+  visit_isa(isa, [&]<Isa I>() { IsaConvert<I>::to_float(src, dst, n); });
 }
 template <class T>
-inline void convert_from_float(Isa isa, const float* src, T* dst, std::int64_t n, float beta = 0.0f,
-                               bool stream = false) {
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if (isa == Isa::avx512) return isa_avx512::from_float(src, dst, n, beta, stream);
-  if (isa == Isa::avx2) return isa_avx2::from_float(src, dst, n, beta, stream);
-#endif
-  (void)isa;
-  (void)stream;
-  isa_scalar::from_float(src, dst, n, beta, false);
+void convert_from_float(Isa isa, const float* src, T* dst, std::int64_t n, float beta = 0.0f, bool stream = false) {
+  visit_isa(isa, [&]<Isa I>() { IsaConvert<I>::from_float(src, dst, n, beta, stream); });
 }
 
 }  // namespace detail
