@@ -9,6 +9,8 @@
 
 #include <tessel/gemm/gemm.hpp>
 
+#include "reference.hpp"
+
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -49,20 +51,16 @@ std::vector<TestPath> test_paths() {
 // thread setting afterwards (also on failure).
 class PathScope {
  public:
-  explicit PathScope(const TestPath& path) : isa_(tessel::current_isa()) {
+  explicit PathScope(const TestPath& path) {
     tessel::set_isa(path.isa);
     tessel::detail::set_bf16_route(path.bf16);
   }
-  ~PathScope() {
-    tessel::set_isa(isa_);
-    tessel::detail::set_bf16_route(tessel::detail::Bf16Route::automatic);
-    tessel::set_num_threads(0);
-  }
+  ~PathScope() { tessel::detail::set_bf16_route(tessel::detail::Bf16Route::automatic); }
   PathScope(const PathScope&) = delete;
   PathScope& operator=(const PathScope&) = delete;
 
  private:
-  tessel::Isa isa_;
+  SettingsGuard settings_;  // the ISA and thread settings, restored after the route
 };
 
 }  // namespace tessel_test

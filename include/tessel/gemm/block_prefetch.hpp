@@ -41,6 +41,7 @@ struct LineRuns {
     if (line >= end && ++run < runs) start_run();
   }
 
+  // (Inline: a call from the kernels' k loops would spill their accumulators.)
   void start_run() {
     const char* p = base + axis.offset(first + run) * elem_bytes;
     line = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{63});

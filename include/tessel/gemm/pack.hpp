@@ -214,33 +214,12 @@ void pack_a_walking(const Operand<const T>& a, std::int64_t g, std::int64_t i0, 
   }
 }
 
-// pack_b for a B with no unit-stride axis, as pack_a_walking.
+// pack_b for a B with no unit-stride axis: B's NR-column panels are the NR-row panels of Bᵀ
+// (panel[p·NR + j] = B[p0 + p, j0 + j] = Bᵀ[j0 + j, p0 + p]).
 template <Isa I, int NR, class T>
 void pack_b_walking(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                     std::int64_t nc, float* out) {
-  const T* base = b.matrix(g);
-  const bool runs_along_n = b.cols.unit_run() > 1, runs_along_k = !runs_along_n && b.rows.unit_run() > 1;
-  alignas(64) std::int64_t koff[kMaxKc];
-  if (!runs_along_k) axis_offsets(b.rows, p0, kc, koff);
-  alignas(64) float col[kMaxKc];
-  for (std::int64_t jp = 0; jp < nc; jp += NR) {
-    float* panel = out + jp * kc;
-    const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
-    if (runs_along_n) {
-      for (std::int64_t p = 0; p < kc; ++p) load_line<I>(base + koff[p], b.cols, j0 + jp, cols, panel + p * NR);
-    } else if (runs_along_k) {
-      for (int j = 0; j < cols; ++j) {
-        load_line<I>(base + b.cols.offset(j0 + jp + j), b.rows, p0, kc, col);
-        for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];
-      }
-    } else {
-      std::int64_t coff[NR];
-      axis_offsets(b.cols, j0 + jp, cols, coff);
-      for (std::int64_t p = 0; p < kc; ++p)
-        for (int j = 0; j < cols; ++j) panel[p * NR + j] = static_cast<float>(base[koff[p] + coff[j]]);
-    }
-    zero_cols<NR>(panel, cols, kc);
-  }
+  pack_a_walking<I, NR>(transposed(b), g, j0, nc, p0, kc, out);
 }
 
 // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels.

@@ -52,10 +52,11 @@ struct ConfigList {};
 template <Isa I>
 struct Path;
 
-template <>
-struct Path<Isa::scalar> {
+// A path that runs one kernel for every element type.
+template <class K>
+struct OneKernelPath {
   template <class T>
-  using config = KernelConfig<ScalarKernel>;
+  using config = KernelConfig<K>;
   template <class T>
   using configs = ConfigList<config<T>>;
   template <class T, class TC>
@@ -64,18 +65,12 @@ struct Path<Isa::scalar> {
   }
 };
 
+template <>
+struct Path<Isa::scalar> : OneKernelPath<ScalarKernel> {};
+
 #if defined(TESSEL_HAVE_X86_TARGETS)
 template <>
-struct Path<Isa::avx2> {
-  template <class T>
-  using config = KernelConfig<Avx2Kernel>;
-  template <class T>
-  using configs = ConfigList<config<T>>;
-  template <class T, class TC>
-  static void run(const GemmProblem<T, TC>& p) {
-    run_gemm<config<T>>(p);
-  }
-};
+struct Path<Isa::avx2> : OneKernelPath<Avx2Kernel> {};
 
 template <>
 struct Path<Isa::avx512> {
