@@ -1,5 +1,5 @@
-// Tests of the engine (tessel/gemm/*): every ISA path the CPU has (always the scalar one)
-// × dtype × operand layout × awkward sizes, each against an fp64 reference loop.
+// Tests of the engine (tessel/gemm/*): every registered path the CPU has (support/paths.hpp;
+// always the scalar one) × dtype × operand layout × awkward sizes, each against an fp64 reference loop.
 //
 // The reference computes every operand address from its own offset tables (built here from
 // the layout description, sharing no code with Axis::offset), sums in double, and accepts
@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/gemm_harness.hpp"
+#include "support/paths.hpp"
 
 #include <tessel/gemm/blocking.hpp>
 #include <tessel/gemm/gemm.hpp>
@@ -28,6 +29,9 @@
 namespace {
 
 using namespace tessel_test_gemm;
+using tessel_test::PathScope;
+using tessel_test::test_paths;
+using tessel_test::TestPath;
 
 using tessel::bfloat16;
 using tessel::float16;
@@ -37,36 +41,22 @@ using tessel::detail::GemmProblem;
 
 using tessel::available_isas;
 
-// The register tile and the kc of the kernel a path uses (to aim sizes at the edges).
+// The register tile and the kc of the kernel a path runs for T (to aim sizes at the edges).
 struct Tile {
   int mr, nr;
   std::int64_t kc;
 };
+template <class T = float>
 Tile tile_of(Isa isa) {
-  using namespace tessel::detail;
-  int mr = ScalarKernel::MR, nr = ScalarKernel::NR;
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if (isa == Isa::avx512) mr = Avx512Kernel::MR, nr = Avx512Kernel::NR;
-  if (isa == Isa::avx2) mr = Avx2Kernel::MR, nr = Avx2Kernel::NR;
-#endif
-  // The kc a long k is cut into.
-  const auto bk = make_blocking(mr, nr, 512, 512, 1 << 16, tessel::cpu_features());
-  return {mr, nr, bk.kc};
-}
-
-
-template <class T>
-void sweep(Isa isa, const std::vector<unsigned>& layouts, const std::vector<Shape>& shapes) {
-  std::uint32_t seed = 1;
-  for (unsigned l : layouts)
-    for (const Shape& s : shapes) run_case<T>(isa, l, s, 1, seed++);
-}
-
-std::vector<unsigned> all_layouts() {
-  return {kPlain,       kTransA,          kTransB,          kGatherRows,         kGatherK,
-          kScatterC,    kAccumulate,      kMerged,          kStrided,            kTransA | kTransB | kStrided,
-          kGatherRows | kGatherK | kScatterC | kAccumulate, kMerged | kGatherK | kStrided | kAccumulate,
-          kTransA | kGatherRows | kScatterC, kTransB | kGatherK | kSharedB, kStrided | kSharedB | kAccumulate};
+  Tile t{};
+  tessel::detail::visit_isa(isa, [&]<Isa I>() {
+    using Config = typename tessel::detail::Path<I>::template config<T>;
+    using K = typename Config::Kernel;
+    // The kc a long k is cut into.
+    const auto bk = tessel::detail::make_blocking(K::MR, K::NR, Config::limits, 512, 512, 1 << 16, tessel::cpu_features());
+    t = Tile{K::MR, K::NR, bk.kc};
+  });
+  return t;
 }
 
 // Sizes aimed at the tile and block edges of the path.
@@ -80,31 +70,51 @@ std::vector<Shape> edge_shapes(Tile t) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("gemm: every path, layout and edge size against fp64", "[gemm]", float, float16, bfloat16) {
-  for (Isa isa : available_isas()) {
-    const Tile t = tile_of(isa);
-    SECTION(std::string(tessel::isa_name(isa))) { sweep<TestType>(isa, all_layouts(), edge_shapes(t)); }
+  for (const TestPath& path : test_paths<TestType>()) {
+    SECTION(path.name) {
+      PathScope use(path);
+      sweep<TestType>(path.isa, all_layouts(), edge_shapes(tile_of<TestType>(path.isa)));
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("gemm: float16/bfloat16 inputs with a float output (the unrounded fp32 sums)", "[gemm]", float16,
+                   bfloat16) {
+  // Without the rounding to T the tolerance is fp32's: ulp_float(ref) + the accumulation bound.
+  for (const TestPath& path : test_paths<TestType>()) {
+    SECTION(path.name) {
+      PathScope use(path);
+      sweep<TestType, float>(path.isa, all_layouts(), edge_shapes(tile_of<TestType>(path.isa)));
+      sweep<TestType, float>(path.isa, {kPlain, kTransA | kGatherK | kAccumulate, kBias | kScale},
+                             {{2, 67, 131, 97}, {1, 45, 140, 700}});
+    }
   }
 }
 
 TEMPLATE_TEST_CASE("gemm: primes and multi-block sizes", "[gemm]", float, float16, bfloat16) {
   const std::vector<Shape> shapes = {{2, 67, 131, 97}, {1, 257, 61, 211}, {3, 37, 263, 64}, {2, 45, 140, 700}};
-  for (Isa isa : available_isas())
-    SECTION(std::string(tessel::isa_name(isa))) {
-      sweep<TestType>(isa, {kPlain, kTransA | kGatherK, kTransB | kScatterC | kAccumulate, kMerged | kSharedB}, shapes);
+  for (const TestPath& path : test_paths<TestType>())
+    SECTION(path.name) {
+      PathScope use(path);
+      sweep<TestType>(path.isa,
+                      {kPlain, kTransA | kGatherK, kTransB | kScatterC | kAccumulate, kMerged | kSharedB, kBias | kGroups},
+                      shapes);
     }
 }
 
 TEMPLATE_TEST_CASE("gemm: one and two threads give the same bits", "[gemm][threads]", float, float16, bfloat16) {
   // Large enough that the engine really uses two threads (several work units, > 8 Mflop).
   const std::vector<Shape> shapes = {{2, 301, 203, 150}, {1, 515, 390, 70}};
-  for (Isa isa : available_isas()) {
-    for (unsigned layout : {unsigned(kPlain), unsigned(kGatherRows | kGatherK | kAccumulate), unsigned(kTransA | kTransB)}) {
+  for (const TestPath& path : test_paths<TestType>()) {
+    PathScope use(path);
+    for (unsigned layout : {unsigned(kPlain), unsigned(kGatherRows | kGatherK | kAccumulate), unsigned(kTransA | kTransB),
+                            unsigned(kBias | kGroups | kBatchGroups)}) {
       for (const Shape& s : shapes) {
-        const auto one = run_case<TestType>(isa, layout, s, 1, 99);
-        const auto two = run_case<TestType>(isa, layout, s, 2, 99);
+        const auto one = run_case<TestType>(path.isa, layout, s, 1, 99);
+        const auto two = run_case<TestType>(path.isa, layout, s, 2, 99);
         bool same = one.size() == two.size();
         for (std::size_t x = 0; same && x < one.size(); ++x) same = bits_of(one[x]) == bits_of(two[x]);
-        INFO("isa " << tessel::isa_name(isa) << " " << layout_name(layout) << " m " << s.m << " n " << s.n);
+        INFO(path.name << " " << layout_name(layout) << " m " << s.m << " n " << s.n);
         CHECK(same);
       }
     }
@@ -123,9 +133,9 @@ TEST_CASE("gemm: every path gives the same bits as itself across block-size edge
       for (std::int64_t x = 0; x < k * n; ++x) B[x] = float(int(x % 5) - 2);
       GemmProblem<float> p;
       p.m = m, p.n = n, p.k = k;
-      p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-      p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
-      p.c = {C.data(), 0, Axis::strided(n), Axis::strided(1)};
+      p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+      p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
+      p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
       tessel::detail::gemm_on(isa, p);
       std::int64_t bad = 0;
       for (std::int64_t i = 0; i < m; ++i)
@@ -151,8 +161,8 @@ TEMPLATE_TEST_CASE("gemm: large sweep", "[gemm][long]", float, float16, bfloat16
 
 namespace {
 
-// Runs p as given and transposed (Cᵀ = Bᵀ·Aᵀ) on one kernel; returns both Cs.
-template <class Kernel, class T>
+// Runs p as given and transposed (Cᵀ = Bᵀ·Aᵀ) with one kernel configuration; returns both Cs.
+template <class Config, class T>
 std::pair<std::vector<T>, std::vector<T>> as_given_and_transposed(std::int64_t batch, std::int64_t m, std::int64_t n,
                                                                   std::int64_t k, bool trans_a, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -163,26 +173,13 @@ std::pair<std::vector<T>, std::vector<T>> as_given_and_transposed(std::int64_t b
   GemmProblem<T> p;
   p.batch = batch, p.m = m, p.n = n, p.k = k;
   // A row-major, or stored k-major like A3ᵀ in dW1 = A3ᵀ·dO3.
-  p.a = {A.data(), m * k, trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
-  p.b = {B.data(), k * n, Axis::strided(n), Axis::strided(1)};
-  p.c = {C1.data(), m * n, Axis::strided(n), Axis::strided(1)};
-  tessel::detail::run_gemm_as_given<Kernel>(p);
+  p.a = {A.data(), Axis::strided(m * k), trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
+  p.b = {B.data(), Axis::strided(k * n), Axis::strided(n), Axis::strided(1)};
+  p.c = {C1.data(), Axis::strided(m * n), Axis::strided(n), Axis::strided(1)};
+  tessel::detail::run_gemm_as_given<Config>(p);
   p.c.data = C2.data();
-  tessel::detail::run_gemm_as_given<Kernel>(tessel::detail::transposed(p));
+  tessel::detail::run_gemm_as_given<Config>(tessel::detail::transposed(p));
   return {C1, C2};
-}
-
-template <class Kernel, class T>
-void check_transposed_same_bits(const char* name) {
-  // dW-like shapes: a few rows, many columns, a long k (several k blocks on every path).
-  struct S { std::int64_t batch, m, n, k; bool trans_a; };
-  for (const S s : {S{2, 64, 150, 600, true}, S{1, 17, 3, 300, false}, S{1, 30, 95, 1100, true}}) {
-    const auto [c1, c2] = as_given_and_transposed<Kernel, T>(s.batch, s.m, s.n, s.k, s.trans_a, 7);
-    std::int64_t differ = 0;
-    for (std::size_t x = 0; x < c1.size(); ++x) differ += bits_of(c1[x]) != bits_of(c2[x]);
-    INFO(name << " m " << s.m << " n " << s.n << " k " << s.k);
-    CHECK(differ == 0);
-  }
 }
 
 }  // namespace
@@ -190,14 +187,22 @@ void check_transposed_same_bits(const char* name) {
 TEMPLATE_TEST_CASE("gemm: a problem run transposed gives the same bits", "[gemm]", float, float16, bfloat16) {
   // run_gemm runs some problems as Cᵀ = Bᵀ·Aᵀ (transpose_pays); the products and their order
   // are the same either way, so the result must be too, to the bit, on every kernel.
-  using namespace tessel::detail;
-  check_transposed_same_bits<ScalarKernel, TestType>("scalar");
-  const auto isas = available_isas();
-  auto has = [&](Isa i) { return std::find(isas.begin(), isas.end(), i) != isas.end(); };
-  if (has(Isa::avx2)) check_transposed_same_bits<Avx2Kernel, TestType>("avx2");
-  if (has(Isa::avx512)) check_transposed_same_bits<Avx512Kernel, TestType>("avx512");
-  if constexpr (std::is_same_v<TestType, bfloat16>)
-    if (has(Isa::avx512) && dpbf16_available()) check_transposed_same_bits<Avx512Bf16Kernel, TestType>("avx512 vdpbf16ps");
+  // dW-like shapes: a few rows, many columns, a long k (several k blocks on every path).
+  struct S { std::int64_t batch, m, n, k; bool trans_a; };
+  int kernels = 0;
+  tessel::detail::for_each_kernel_config<TestType>([&]<class Config>() {
+    ++kernels;
+    using K = typename Config::Kernel;
+    for (const S s : {S{2, 64, 150, 600, true}, S{1, 17, 3, 300, false}, S{1, 30, 95, 1100, true}}) {
+      const auto [c1, c2] = as_given_and_transposed<Config, TestType>(s.batch, s.m, s.n, s.k, s.trans_a, 7);
+      std::int64_t differ = 0;
+      for (std::size_t x = 0; x < c1.size(); ++x) differ += bits_of(c1[x]) != bits_of(c2[x]);
+      INFO(tessel::isa_name(K::isa) << " kernel " << K::MR << "x" << K::NR << (K::features.own_panels ? " (own panels)" : "")
+                                    << " m " << s.m << " n " << s.n << " k " << s.k);
+      CHECK(differ == 0);
+    }
+  });
+  CHECK(kernels >= static_cast<int>(available_isas().size()));
 }
 
 TEST_CASE("gemm: which problems run transposed", "[gemm]") {

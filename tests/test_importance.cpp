@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/checks.hpp"
+#include "support/paths.hpp"
 #include "support/reference.hpp"
 
 #include <cmath>
@@ -142,6 +143,9 @@ TEMPLATE_TEST_CASE("importance matmul: t = 0 gives [0, nh, e], zero dA1 and zero
 TEMPLATE_TEST_CASE("importance matmul: strided inputs give the same bits as contiguous copies", "[importance]", float,
                    float16, bfloat16) {
   using T = TestType;
+  const tessel_test::TestPath path = GENERATE(from_range(tessel_test::test_paths<T>()));
+  tessel_test::PathScope use(path);
+  CAPTURE(path.name);
   const std::int64_t b = 3, s = 9, h = 20, nh = 4, e = 11;
   const auto A_sbh = random_tensor<T, 3>({s, b, h}, 401);
   const auto W_eh = random_tensor<T, 2>({e, h}, 402);
@@ -463,9 +467,8 @@ TEMPLATE_TEST_CASE("importance matmul: 1 and 2 threads, and inside a caller's pa
   }
 }
 
-TEMPLATE_TEST_CASE("importance matmul on every ISA path the CPU has", "[importance][isa]", float, float16, bfloat16) {
+TEMPLATE_TEST_CASE("importance matmul on every registered path", "[importance][isa]", float, float16, bfloat16) {
   using T = TestType;
-  SettingsGuard guard;
   const std::int64_t b = 3, s = 14, h = 36, nh = 3, e = 29;
   const auto A1 = random_tensor<T, 3>({b, s, h}, 801);
   const auto W1 = random_tensor<T, 2>({h, e}, 802);
@@ -477,9 +480,10 @@ TEMPLATE_TEST_CASE("importance matmul on every ISA path the CPU has", "[importan
   const Dense dA = dense(A1), dW = dense(W1), dG = dense(dO3);
   const Ref rO = ref_importance_forward(dA, dW, nh, sel), rA = ref_grad_input(dW, nh, sel, dG, b, s),
             rW = ref_grad_weight(dA, nh, sel, dG);
-  for (tessel::Isa isa : available_isas()) {
-    CAPTURE(tessel::isa_name(isa));
-    REQUIRE(tessel::set_isa(isa) == isa);
+  for (const tessel_test::TestPath& path : tessel_test::test_paths<T>()) {
+    tessel_test::PathScope use(path);
+    CAPTURE(path.name);
+    REQUIRE(tessel::current_isa() == path.isa);
     const auto r = tessel::matmul_with_importance(A1, W1, P, nh, o, dO3);
     CHECK(r.selected == sel);
     CHECK_VERDICT(judge(r.output, rO));

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/checks.hpp"
+#include "support/paths.hpp"
 #include "support/reference.hpp"
 
 #include <array>
@@ -65,6 +66,9 @@ TEMPLATE_TEST_CASE("matmul with k = 0 gives zeros, empty m or n gives empty outp
 
 TEMPLATE_TEST_CASE("matmul batched 3-D, broadcast batch of 1, and 3-D x 2-D", "[matmul]", float, float16, bfloat16) {
   using T = TestType;
+  const tessel_test::TestPath path = GENERATE(from_range(tessel_test::test_paths<T>()));
+  tessel_test::PathScope use(path);
+  CAPTURE(path.name);
   struct Case {
     std::int64_t ga, gb, m, k, n;
   };
@@ -104,6 +108,9 @@ TEMPLATE_TEST_CASE("matmul batched 3-D, broadcast batch of 1, and 3-D x 2-D", "[
 TEMPLATE_TEST_CASE("matmul: strided and transposed operands and outputs give the same bits", "[matmul]", float,
                    float16, bfloat16) {
   using T = TestType;
+  const tessel_test::TestPath path = GENERATE(from_range(tessel_test::test_paths<T>()));
+  tessel_test::PathScope use(path);
+  CAPTURE(path.name);
   const std::int64_t m = 23, k = 37, n = 19, g = 3;
   // 2-D: A stored as [k, m] and transposed, B as [n, k] transposed, C written transposed.
   const auto At = random_tensor<T, 2>({k, m}, 7);
@@ -257,15 +264,15 @@ TEST_CASE("matmul deduces T from Tensors, non-const views and reshape()/contiguo
   CHECK(same_bits(C3.view().select(0, 0).clone(), expect));
 }
 
-TEMPLATE_TEST_CASE("matmul on every ISA path the CPU has", "[matmul][isa]", float, float16, bfloat16) {
+TEMPLATE_TEST_CASE("matmul on every registered path", "[matmul][isa]", float, float16, bfloat16) {
   using T = TestType;
-  SettingsGuard guard;
   const auto A = random_tensor<T, 3>({3, 21, 300}, 61);  // k = 300, and odd m, n
   const auto B = random_tensor<T, 3>({1, 300, 35}, 62);
   const Ref ref = ref_matmul(dense(A), dense(B));
-  for (tessel::Isa isa : available_isas()) {
-    CAPTURE(tessel::isa_name(isa));
-    REQUIRE(tessel::set_isa(isa) == isa);
+  for (const tessel_test::TestPath& path : tessel_test::test_paths<T>()) {
+    tessel_test::PathScope use(path);
+    CAPTURE(path.name);
+    REQUIRE(tessel::current_isa() == path.isa);
     CHECK_VERDICT(judge(tessel::matmul(A, B), ref));
     CHECK_VERDICT(judge(tessel::matmul(A.view().transpose(1, 2).clone().view().transpose(1, 2), B), ref));
   }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/checks.hpp"
+#include "support/paths.hpp"
 #include "support/reference.hpp"
 
 #include <array>
@@ -59,6 +60,9 @@ TEMPLATE_TEST_CASE("multi-head matmul against the fp64 reference", "[multi_head]
 TEMPLATE_TEST_CASE("multi-head matmul: strided inputs and outputs give the same bits", "[multi_head]", float,
                    float16, bfloat16) {
   using T = TestType;
+  const tessel_test::TestPath path = GENERATE(from_range(tessel_test::test_paths<T>()));
+  tessel_test::PathScope use(path);
+  CAPTURE(path.name);
   const std::int64_t b = 3, s = 7, h = 24, nh = 4, e = 10;
   const auto A_sbh = random_tensor<T, 3>({s, b, h}, 2001);
   const auto W_eh = random_tensor<T, 2>({e, h}, 2002);
@@ -237,17 +241,17 @@ TEMPLATE_TEST_CASE("multi-head matmul: 1 and 2 threads, and inside a caller's pa
   }
 }
 
-TEMPLATE_TEST_CASE("multi-head matmul on every ISA path the CPU has", "[multi_head][isa]", float, float16, bfloat16) {
+TEMPLATE_TEST_CASE("multi-head matmul on every registered path", "[multi_head][isa]", float, float16, bfloat16) {
   using T = TestType;
-  SettingsGuard guard;
   const std::int64_t b = 2, s = 13, h = 48, nh = 3, e = 37;
   const auto A1 = random_tensor<T, 3>({b, s, h}, 5001);
   const auto W1 = random_tensor<T, 2>({h, e}, 5002);
   const Ref ref = ref_multi_head(dense(A1), dense(W1), nh);
-  for (tessel::Isa isa : available_isas()) {
-    CAPTURE(tessel::isa_name(isa));
-    REQUIRE(tessel::set_isa(isa) == isa);
-    CHECK(tessel::active_isa() == tessel::isa_name(isa));
+  for (const tessel_test::TestPath& path : tessel_test::test_paths<T>()) {
+    tessel_test::PathScope use(path);
+    CAPTURE(path.name);
+    REQUIRE(tessel::current_isa() == path.isa);
+    CHECK(tessel::active_isa() == tessel::isa_name(path.isa));
     CHECK_VERDICT(judge(tessel::matmul_with_multi_head(A1, W1, nh), ref));
     const auto W_eh = W1.view().transpose(0, 1).clone();
     CHECK_VERDICT(judge(tessel::matmul_with_multi_head(A1, W_eh.view().transpose(0, 1), nh), ref));

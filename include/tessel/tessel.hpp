@@ -9,7 +9,7 @@
 //   Errors          tessel::shape_error                                   core/error.hpp
 //   Memory          memory_stats(), release_cached_memory(), ...          core/allocator.hpp
 //   Threads         set_num_threads(), get_num_threads()                  core/threads.hpp
-//   ISA             active_isa(), set_isa(), cpu_features()               simd/cpu_features.hpp
+//   ISA             active_isa(), set_isa(), available_isas(), cpu_features()   simd/isa_registry.hpp
 //   Matmul          matmul(), matmul_into()                               ops/matmul.hpp
 //   Multi-head      matmul_with_multi_head(), ..._into()                  ops/multi_head.hpp
 //   Importance      matmul_with_importance(), ..._into(),
@@ -33,4 +33,4 @@
 #include "ops/matmul.hpp"
 #include "ops/multi_head.hpp"
 #include "ops/selection.hpp"
-#include "simd/cpu_features.hpp"
+#include "simd/isa_registry.hpp"

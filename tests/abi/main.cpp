@@ -5,7 +5,7 @@
 // CPU has. check_abi_symbols.cmake checks the same objects' symbols with nm.
 //
 // Exit code 0: pass; 77: skipped (the CPU cannot run the instruction-set unit).
-#include <tessel/simd/cpu_features.hpp>
+#include <tessel/simd/isa_registry.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +21,7 @@ std::pair<double, double> tu_other_debug_mode(int isa, int m, int n, int k, std:
 // Whether this CPU has what CMakeLists.txt gives tu_isa_flags.cpp.
 static bool tu_isa_flags_runs_here() {
 #if defined(__x86_64__)
-  return tessel::cpu_features().has_avx2_path();
+  return tessel::cpu_features().has(tessel::kAvx2PathFeatures);
 #else
   return true;
 #endif

@@ -6,7 +6,8 @@
 // exactly zero.
 //
 // Adapted from the shared driver (../shared/conformance/conformance.cpp). Each case runs
-//   * on every ISA path the CPU has (scalar always, then avx2 / avx512),
+//   * on every registered path the CPU has (tests/support/paths.hpp: scalar always, then
+//     avx2 / avx512, and for bfloat16 both AVX-512 routes); TESSEL_ISA=<path> runs that one,
 //   * on contiguous inputs and on the same values behind other strides (A1 permuted from
 //     [s,b,h], W1 transposed from [e,h], P transposed from [s,b], dO3 permuted from
 //     [nh,t,e]), which must give bit-identical outputs,
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "golden_reader.hpp"
+#include "support/paths.hpp"
 
 namespace {
 
@@ -193,7 +195,7 @@ bool same_outputs(const Outputs<T>& x, const Outputs<T>& y) {
 }
 
 template <class T>
-Verdict run_case(const golden::Case& c, const std::vector<tessel::Isa>& isas) {
+Verdict run_case(const golden::Case& c) {
   Verdict v;
   const std::int64_t b = c.b, s = c.s, h = c.h, nh = c.nh, e = c.e, t = c.t;
   struct Inputs {
@@ -222,9 +224,9 @@ Verdict run_case(const golden::Case& c, const std::vector<tessel::Isa>& isas) {
     dO3s = TensorView<const T, 3>(G_nte.data(), {t, nh, e}, {e, t * e, 1});
   }
   std::optional<Outputs<T>> first;
-  for (tessel::Isa isa : isas) {
-    tessel::set_isa(isa);
-    const std::string name(tessel::isa_name(isa));
+  for (const tessel_test::TestPath& path : tessel_test::test_paths<T>()) {
+    tessel_test::PathScope use(path);
+    const std::string& name = path.name;
     auto contiguous = run_layout<T>(c, TensorView<const T, 3>(in.A1.data(), {b, s, h}),
                                     TensorView<const T, 2>(in.W1.data(), {h, e}),
                                     TensorView<const T, 2>(in.P.data(), {b, s}), dO3, name + ", contiguous", v);
@@ -267,12 +269,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  std::vector<tessel::Isa> isas{tessel::Isa::scalar};
-  if (tessel::cpu_features().has_avx2_path()) isas.push_back(tessel::Isa::avx2);
-  if (tessel::cpu_features().has_avx512_path()) isas.push_back(tessel::Isa::avx512);
   const tessel::Isa initial = tessel::current_isa();
-  std::printf("ISA paths:");
-  for (auto isa : isas) std::printf(" %s", std::string(tessel::isa_name(isa)).c_str());
+  std::printf("paths (bfloat16):");
+  for (const auto& path : tessel_test::test_paths<tessel::bfloat16>()) std::printf(" [%s]", path.name.c_str());
   std::printf("\n");
 
   int passed = 0, failed = 0;
@@ -291,9 +290,9 @@ int main(int argc, char** argv) {
       const golden::Case c = golden::load_case(path);
       name = c.name;
       seen.insert(c.name);
-      if (c.dtype == "float32") v = run_case<float>(c, isas);
-      else if (c.dtype == "bfloat16") v = run_case<tessel::bfloat16>(c, isas);
-      else if (c.dtype == "float16") v = run_case<tessel::float16>(c, isas);
+      if (c.dtype == "float32") v = run_case<float>(c);
+      else if (c.dtype == "bfloat16") v = run_case<tessel::bfloat16>(c);
+      else if (c.dtype == "float16") v = run_case<tessel::float16>(c);
       else v.fail("unknown dtype " + c.dtype);
     } catch (const std::exception& ex) {
       v.fail(std::string("threw: ") + ex.what());

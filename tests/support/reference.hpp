@@ -46,21 +46,28 @@ T from_double(double x) {
   if constexpr (std::is_same_v<T, float>) return static_cast<float>(x);
   else return T(x);
 }
+// The test's own table of the element types (written from IEEE 754 and the bfloat16
+// definition, not read from tessel): name, precision (significand bits with the implicit
+// one) and smallest normal exponent.
+template <class T>
+struct TypeFacts {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>,
+                "reference.hpp knows float, float16 and bfloat16 only");
+  static constexpr const char* name = std::is_same_v<T, float> ? "float" : std::is_same_v<T, float16> ? "float16" : "bfloat16";
+  static constexpr int precision = std::is_same_v<T, float> ? 24 : std::is_same_v<T, float16> ? 11 : 8;
+  static constexpr int emin = std::is_same_v<T, float16> ? -14 : -126;
+};
 template <class T>
 const char* type_name() {
-  if constexpr (std::is_same_v<T, float>) return "float";
-  else if constexpr (std::is_same_v<T, float16>) return "float16";
-  else return "bfloat16";
+  return TypeFacts<T>::name;
 }
-
-// Precision (significand bits, with the implicit one) and smallest normal exponent of T.
 template <class T>
 constexpr int precision_of() {
-  return std::is_same_v<T, float> ? 24 : std::is_same_v<T, float16> ? 11 : 8;
+  return TypeFacts<T>::precision;
 }
 template <class T>
 constexpr int emin_of() {
-  return std::is_same_v<T, float16> ? -14 : -126;
+  return TypeFacts<T>::emin;
 }
 
 // Spacing of T's grid at |x| (subnormals included).

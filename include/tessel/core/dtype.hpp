@@ -175,6 +175,39 @@ static_assert(sizeof(bfloat16) == 2 && alignof(bfloat16) == 2, "bfloat16 must be
 static_assert(std::is_trivially_copyable_v<float16> && std::is_trivially_copyable_v<bfloat16>);
 static_assert(std::is_standard_layout_v<float16> && std::is_standard_layout_v<bfloat16>);
 
+// ---- one traits table per element type ------------------------------------------------------
+// Code that treats the element types differently asks these (and static_asserts on the
+// kinds it handles) rather than taking "neither float nor float16" to mean bfloat16.
+enum class DType : unsigned char { float32, float16, bfloat16 };
+
+template <class T>
+struct dtype_traits;  // defined for the element types only
+
+template <>
+struct dtype_traits<float> {
+  static constexpr DType id = DType::float32;
+  static constexpr const char* name = "float32";
+  static constexpr int precision = 24;        // significand bits, the implicit one included
+  static constexpr int min_exponent = -126;   // of the smallest normal value
+  static constexpr bool is_storage_only = false;  // computed in as it is
+};
+template <>
+struct dtype_traits<float16> {
+  static constexpr DType id = DType::float16;
+  static constexpr const char* name = "float16";
+  static constexpr int precision = 11;
+  static constexpr int min_exponent = -14;
+  static constexpr bool is_storage_only = true;  // converted to float to compute
+};
+template <>
+struct dtype_traits<bfloat16> {
+  static constexpr DType id = DType::bfloat16;
+  static constexpr const char* name = "bfloat16";
+  static constexpr int precision = 8;
+  static constexpr int min_exponent = -126;
+  static constexpr bool is_storage_only = true;
+};
+
 // The element types every tessel operation accepts.
 template <class T>
 inline constexpr bool is_element_type_v =
@@ -182,6 +215,10 @@ inline constexpr bool is_element_type_v =
 
 template <class T>
 concept ElementType = is_element_type_v<T>;
+
+// The kind of an element type (const ignored).
+template <class T>
+inline constexpr DType dtype_of = dtype_traits<std::remove_const_t<T>>::id;
 
 // Converts any element type to float (exact) and back (one round-to-nearest-even).
 template <class T>
@@ -197,10 +234,8 @@ constexpr T from_float(float value) {
 // The name of an element type, for messages and benchmark labels.
 template <class T>
 constexpr const char* dtype_name() {
-  if constexpr (std::is_same_v<std::remove_const_t<T>, float>) return "float32";
-  else if constexpr (std::is_same_v<std::remove_const_t<T>, float16>) return "float16";
-  else if constexpr (std::is_same_v<std::remove_const_t<T>, bfloat16>) return "bfloat16";
-  else return "unknown";
+  static_assert(is_element_type_v<std::remove_const_t<T>>, "dtype_name: T must be float, float16 or bfloat16");
+  return dtype_traits<std::remove_const_t<T>>::name;
 }
 
 TESSEL_NAMESPACE_END

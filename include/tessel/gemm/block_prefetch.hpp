@@ -4,11 +4,10 @@
 // Why: with a long k (dW = A3ᵀ·dO has k = M) a work unit runs many k blocks, and each
 // block's A and B come from memory exactly once, read by the packing in runs of a few
 // hundred bytes that lie pages apart (dO's rows for one head are G·N elements apart). The
-// hardware prefetchers do not follow such jumps, so packing on demand stalls on memory for
-// about a third of the time (M=4096 K=128 N=128 ×32, fp32). Prefetched during the previous
-// block's arithmetic, the packing finds the lines in L2. The kernel issues one prefetch per
-// step of its k loop: issued in a burst between tiles, they fill the core's miss buffers and
-// stall it much as the loads would (measured +4 % against +10 % spread out).
+// hardware prefetchers do not follow such jumps, so packing on demand stalls on memory for a
+// good part of the time. Prefetched during the previous block's arithmetic, the packing finds
+// the lines in L2. The kernel issues one prefetch per step of its k loop: issued in a burst
+// between tiles, they fill the core's miss buffers and stall it much as the loads would.
 #pragma once
 
 #include "../core/config.hpp"
@@ -25,7 +24,7 @@ namespace detail {
 // strided axis, each the contiguous stretch of the block along the unit-stride axis.
 struct LineRuns {
   const char* base = nullptr;  // the block's first element along the unit axis, index 0 of `axis`
-  Axis axis;                   // the strided axis (index lists and split axes included)
+  Axis axis;                   // the strided axis (index lists and several dimensions included)
   std::int64_t elem_bytes = 0, run_bytes = 0;
   std::int64_t first = 0, runs = 0;  // the block's indices [first, first + runs) along `axis`
   // Cursor: the next line of the current run to prefetch, and the end of the run's bytes.
@@ -42,6 +41,7 @@ struct LineRuns {
     if (line >= end && ++run < runs) start_run();
   }
 
+  // (Inline: a call from the kernels' k loops would spill their accumulators.)
   void start_run() {
     const char* p = base + axis.offset(first + run) * elem_bytes;
     line = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{63});
@@ -56,7 +56,7 @@ LineRuns block_lines(const Operand<const T>& op, std::int64_t g, std::int64_t i,
                      std::int64_t nj) {
   LineRuns l;
   l.elem_bytes = static_cast<std::int64_t>(sizeof(T));
-  const T* base = op.batch(g);
+  const T* base = op.matrix(g);
   if (op.cols.is_unit()) {
     l.base = reinterpret_cast<const char*>(base + j), l.axis = op.rows, l.first = i, l.runs = ni;
     l.run_bytes = nj * l.elem_bytes;

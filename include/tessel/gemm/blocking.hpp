@@ -42,34 +42,53 @@ inline std::int64_t even_split(std::int64_t extent, std::int64_t max_block, std:
   return round_up((extent + blocks - 1) / blocks, multiple);
 }
 
-// The largest kc the packing code supports (its per-row staging buffer is this long).
+// The largest kc the packing code supports (its per-row staging buffers are this long).
 inline constexpr std::int64_t kMaxKc = 1024;
 
+// The bounds a path puts on its blocks for one element type (gemm/paths.hpp: BLIS's
+// per-dtype block-size columns). The blocks themselves follow from the caches the CPU
+// reports, within these bounds.
+struct BlockLimits {
+  std::int64_t kc_max = kMaxKc;  // <= kMaxKc
+  std::int64_t mc_max = 2048;
+  std::int64_t nc_max = 8192;
+  int l1_share = 2;              // the A sliver takes 1/l1_share of L1
+};
+
 // Block sizes for a kernel with an mr×nr register tile on a problem m×n×k.
-inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, std::int64_t m, std::int64_t n, std::int64_t k,
-                              const CpuFeatures& cpu) {
+inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimits& lim, std::int64_t m, std::int64_t n,
+                              std::int64_t k, const CpuFeatures& cpu) {
   // Unknown caches: assume a modest modern core (32 KiB L1d, 1 MiB L2).
   const std::int64_t l1 = cpu.l1d > 0 ? cpu.l1d : 32 * 1024;
   const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : 1024 * 1024;
   const std::int64_t f = sizeof(float);
   Blocking b;
   // kc: the A sliver fills about half of L1.
-  std::int64_t kc_max = std::clamp<std::int64_t>((l1 / 2) / (mr * f) / 16 * 16, 32, kMaxKc);
+  std::int64_t kc_max = std::clamp<std::int64_t>((l1 / lim.l1_share) / (mr * f) / 16 * 16, 32, std::min(lim.kc_max, kMaxKc));
   k = std::max<std::int64_t>(k, 1);
   b.k_blocks = (k + kc_max - 1) / kc_max;
   b.kc = b.k_blocks == 1 ? k : round_up((k + b.k_blocks - 1) / b.k_blocks, 16);  // an even split of k
   b.k_blocks = (k + b.kc - 1) / b.kc;
   // nc: the packed B block takes about half of L2.
   std::int64_t nc = (l2 / 2) / (b.kc * f);
-  nc = std::clamp<std::int64_t>(round_down_min(nc, nr), nr, 8192);
+  nc = std::clamp<std::int64_t>(round_down_min(nc, nr), nr, std::max<std::int64_t>(lim.nc_max, nr));
   b.nc = even_split(std::max<std::int64_t>(n, 1), nc, nr);
   // mc: a quarter of L2 for the packed A block (one k block), or the other half of L2 for the
   // fp32 accumulation block and the A block (several).
   std::int64_t mc = b.k_blocks == 1 ? (l2 / 4) / (b.kc * f) : (l2 / 2) / ((b.nc + b.kc) * f);
-  mc = std::clamp<std::int64_t>(round_down_min(mc, mr), mr, 2048);
+  mc = std::clamp<std::int64_t>(round_down_min(mc, mr), mr, std::max<std::int64_t>(lim.mc_max, mr));
   b.mc = even_split(std::max<std::int64_t>(m, 1), mc, mr);
   return b;
 }
+
+inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, std::int64_t m, std::int64_t n, std::int64_t k,
+                              const CpuFeatures& cpu) {
+  return make_blocking(mr, nr, BlockLimits{}, m, n, k, cpu);
+}
+
+// The fp32 scratch floats store.hpp's prepare_epilogue needs for a unit of mc × nc (its bias
+// slice, padded to whole vectors).
+inline std::int64_t epilogue_floats(std::int64_t mc, std::int64_t nc) { return round_up(std::max(mc, nc), 32) + 32; }
 
 }  // namespace detail
 TESSEL_NAMESPACE_END

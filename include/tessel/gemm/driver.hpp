@@ -1,337 +1,300 @@
-// tessel/gemm/driver.hpp — the loop nest around the micro-kernel (BLIS's layers 1–4).
+// tessel/gemm/driver.hpp — the loop nest around the micro-kernel (BLIS's layers).
 //
-// The output is cut into independent work units, one per (batch g, mc-row block, nc-column
-// block). A unit owns its C block from start to end:
-//
-//   for pc over k in steps of kc:              (the reduction: never split across threads)
-//     pack B[pc, jc block]  -> kc×nc panels     (this thread's workspace)
-//     pack A[ic block, pc]  -> mc×kc panels
-//     for jr, ir over micro-tiles:  fp32 block (=|+=) A panel · B panel   (the micro-kernel,
-//                                   which meanwhile prefetches the next k block's A and B)
-//   store the fp32 block to C once: convert to T, round once, optionally add C, stream
+//   run_gemm                    as given, or as Cᵀ = Bᵀ·Aᵀ when that fills the tiles better
+//   GemmCall::run               the plan (gemm/partition.hpp), then its units across threads
+//   GemmCall::unit              one unit (batch g, mc rows, nc columns of C, which it owns):
+//                               the k loop — pack (or reuse) B's column block, pack A's block
+//                               when it is packed whole, prefetch the next k block — with
+//     GemmCall::macro_kernel    per k block: ir over MR-row panels of A (each packed right
+//                               before its row of tiles, the next one prefetched), jr over
+//                               NR-column panels of B, the micro-kernel per tile
+//     GemmCall::finish_tile     on the last k block: the epilogue and the store of each tile
+//                               (gemm/store.hpp), or its hand-over to a kernel that writes it
+//                               while computing the next (spread stores)
 //
 // Threads (OpenMP) take whole units, so every C element is computed by one thread in one
-// fixed order: results are bit-identical for any thread count. C is written exactly once
-// and never read unless accumulating; when C is far larger than the caches the store uses
-// non-temporal stores, which on some of our machines write three times faster than
-// ordinary ones.
+// fixed order: results are bit-identical for any thread count. C is written exactly once and
+// never read unless β != 0; when C is far larger than the caches the store uses non-temporal
+// stores, which on some of our machines write three times faster than ordinary ones.
 #pragma once
 
 #include "../core/config.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <concepts>
 #include <cstdint>
 
 #include "../core/parallel.hpp"
 #include "../core/threads.hpp"
+#include "../simd/convert.hpp"
 #include "../simd/target.hpp"
 #include "block_prefetch.hpp"
 #include "blocking.hpp"
+#include "kernel_contract.hpp"
 #include "pack.hpp"
+#include "partition.hpp"
 #include "problem.hpp"
+#include "store.hpp"
 #include "workspace.hpp"
-
-#if defined(TESSEL_HAVE_X86_TARGETS)
-#include <immintrin.h>
-#endif
 
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
-// Below this many flops per thread, a thread costs more than it saves.
-inline constexpr double kFlopsPerThread = 4.0e6;
-
-// A kernel may pack its panels its own way (e.g. bfloat16 pairs along k for vdpbf16ps) by
-// defining static pack_a / pack_b with the signatures of gemm/pack.hpp's; the panels still
-// live in the float buffers of the workspace, which must be large enough (one float per
-// element). Otherwise the fp32 packing of pack.hpp is used.
-template <class Kernel, class T>
-inline void kernel_pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t rows,
-                          std::int64_t p0, std::int64_t kc, float* out) {
-  if constexpr (requires { Kernel::template pack_a<T>(a, g, i0, rows, p0, kc, out); })
-    Kernel::template pack_a<T>(a, g, i0, rows, p0, kc, out);
-  else
-    pack_a<Kernel::isa, Kernel::MR>(a, g, i0, rows, p0, kc, out);
-}
-template <class Kernel, class T>
-inline void kernel_pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc,
-                          std::int64_t j0, std::int64_t nc, float* out) {
-  if constexpr (requires { Kernel::template pack_b<T>(b, g, p0, kc, j0, nc, out); })
-    Kernel::template pack_b<T>(b, g, p0, kc, j0, nc, out);
-  else
-    pack_b<Kernel::isa, Kernel::NR>(b, g, p0, kc, j0, nc, out);
-}
-
-// A kernel may choose its own cache blocks (e.g. deeper kc for bfloat16 pairs, whose
-// panels take half the bytes) with a static blocking(m, n, k, cpu) returning a Blocking;
-// otherwise make_blocking sizes fp32 panels for its MR×NR tile.
-template <class Kernel>
-inline Blocking kernel_blocking(std::int64_t m, std::int64_t n, std::int64_t k, const CpuFeatures& cpu) {
-  if constexpr (requires { { Kernel::blocking(m, n, k, cpu) } -> std::same_as<Blocking>; })
-    return Kernel::blocking(m, n, k, cpu);
-  else
-    return make_blocking(Kernel::MR, Kernel::NR, m, n, k, cpu);
-}
-
-// Whether Kernel can check its packed panels for inputs it cannot compute exactly
-// (packed_a_has_tiny / packed_b_has_tiny: bfloat16 values vdpbf16ps would flush), for
-// run_gemm's guarded mode.
-template <class Kernel>
-inline constexpr bool kernel_guards_panels = requires(const float* f) {
-  { Kernel::packed_a_has_tiny(f, std::int64_t{}) } -> std::same_as<bool>;
-  { Kernel::packed_b_has_tiny(f, std::int64_t{}, std::int64_t{}) } -> std::same_as<bool>;
-};
-
-// Whether Kernel's run can prefetch the unit's next k block as it computes (its optional
-// BlockPrefetch* argument; gemm/block_prefetch.hpp).
-template <class Kernel>
-inline constexpr bool kernel_prefetches_next_block =
-    requires(float* f, BlockPrefetch* next) { Kernel::run(std::int64_t{}, f, f, f, std::int64_t{}, bool{}, next); };
-
-// Whether Kernel's own pack_a wants a whole block of A at once when A is contiguous along m.
-template <class Kernel>
-inline constexpr bool kernel_packs_k_major_a_block = [] {
-  if constexpr (requires { Kernel::packs_k_major_a_block; }) return Kernel::packs_k_major_a_block;
-  else return false;
-}();
-
-// Whether Kernel can write the previous tile to C while computing the next (run_store).
-template <class Kernel, class T>
-inline constexpr bool kernel_spreads_stores = [] {
-  if constexpr (requires { requires Kernel::template spread_store<T>; }) return true;
-  else return false;
-}();
-
-// C = A·B computed as Cᵀ = Bᵀ·Aᵀ: the same products summed in the same order (a·b = b·a
-// exactly, and the k blocks do not change), so the same bits; only the roles of the tile's
-// rows and columns change.
-template <class T>
-GemmProblem<T> transposed(const GemmProblem<T>& p) {
-  GemmProblem<T> t = p;
-  t.m = p.n, t.n = p.m;
-  t.a = Operand<const T>{p.b.data, p.b.batch_stride, p.b.cols, p.b.rows};
-  t.b = Operand<const T>{p.a.data, p.a.batch_stride, p.a.cols, p.a.rows};
-  t.c = Operand<T>{p.c.data, p.c.batch_stride, p.c.cols, p.c.rows};
-  return t;
-}
-
 // Whether Cᵀ = Bᵀ·Aᵀ fills the MR×NR tiles enough better to pay for packing the other way:
 // m = 30 rows pad to 42 in 14-row tiles but to 32 in 32-column ones. Only for a long k,
 // where storing C (then along its columns) is a small part of the work, and only for a
 // large gain: transposed, the large operand of dW = A3ᵀ·dO3 (m = 64, which 14-row tiles pad
-// to 70: 9 % of fill) becomes an A contiguous along m, whose packing cost more than the
-// padding (measured with the next-k-block prefetch: importance forward+backward on W4a
-// 6 % faster in fp32 and 16 % in float16 as given). Depends on the shape only.
+// to 70: 9 % of fill) becomes an A contiguous along m, whose packing costs more than the
+// padding. Depends on the shape only.
 inline bool transpose_pays(int mr, int nr, std::int64_t m, std::int64_t n, std::int64_t k) {
   if (k < 256 || m <= 0 || n <= 0) return false;
   auto fill = [](std::int64_t x, std::int64_t r) { return double(x) / double((x + r - 1) / r * r); };
   return fill(n, mr) * fill(m, nr) > 1.15 * fill(m, mr) * fill(n, nr);
 }
 
-// Whether run_gemm may run a problem transposed with Kernel: unless it says otherwise
-// (static constexpr bool may_run_transposed = false, with the reason).
-template <class Kernel>
-inline constexpr bool kernel_may_run_transposed = [] {
-  if constexpr (requires { Kernel::may_run_transposed; }) return Kernel::may_run_transposed;
-  else return true;
-}();
-
-// Runs p as given (run_gemm below may run it transposed). Guarded (a kernel with
-// kernel_guards_panels): every packed panel is checked, and the first that holds a value
-// the kernel cannot take stops the call, which then returns false with C partly written;
-// otherwise, and unguarded, it returns true. Which panels are packed depends on the inputs
-// and the blocking only, so the answer does not depend on the thread count.
-template <class Kernel, class T>
-bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
-  constexpr int MR = Kernel::MR, NR = Kernel::NR;
-  constexpr Isa I = Kernel::isa;
-  constexpr bool kSpread = kernel_spreads_stores<Kernel, T>;
-  if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return true;
-  if constexpr (!kernel_guards_panels<Kernel>) guarded = false;
-  std::atomic<bool> rejected{false};  // guarded: a packed panel failed the check
-  const CpuFeatures& cpu = cpu_features();
-  const Blocking bk = kernel_blocking<Kernel>(p.m, p.n, p.k, cpu);
-  const std::int64_t m_blocks = (p.m + bk.mc - 1) / bk.mc;
-  const std::int64_t n_blocks = (p.n + bk.nc - 1) / bk.nc;
-  const std::int64_t units = p.batch * m_blocks * n_blocks;
-  const double flops = 2.0 * double(p.batch) * double(p.m) * double(p.n) * double(std::max<std::int64_t>(p.k, 1));
-  const auto useful = static_cast<std::int64_t>(std::max(1.0, flops / kFlopsPerThread));
-  const int threads = threads_for_call(p.threads, std::min(units, useful));
-  // Stream C when it is much larger than the caches: it will not be re-read soon. (Some
-  // systems report an L3 far larger than a core can use, hence the cap at 16 L2s.)
-  const std::int64_t c_bytes = p.batch * p.m * p.n * static_cast<std::int64_t>(sizeof(T));
-  const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : (1 << 20);
-  const std::int64_t llc = std::min(cpu.l3 > 0 ? cpu.l3 : 16 * l2, 16 * l2);
-  const bool stream = c_bytes > llc && !p.accumulate;
-  // Leading dimension of the fp32 buffers: 16-float aligned rows, plus one cache line so rows
-  // a power of two apart do not all fall in one L1 set.
-  const std::int64_t ldc = round_up(bk.nc, 16) + 16;
-  const std::uint64_t call = next_call_id();
-  // The next A panel's rows go to L2 rather than L1 when they would take more than an eighth
-  // of L1 (pack.hpp: prefetch_a).
-  const std::int64_t l1 = cpu.l1d > 0 ? cpu.l1d : 32 * 1024;
-  const bool a_prefetch_l2 = MR * bk.kc * std::int64_t(sizeof(T)) > l1 / 8;
-  // Whether a unit's B column block, packed for all of k, fits the bound kept for it: then
-  // the units sharing it (consecutive, row blocks fastest) pack it once per thread instead
-  // of once per unit. With several k blocks it does not stay in L2 anyway; each k block's
-  // part is streamed from the packed copy like the unit's own panels.
-  const bool keep_b = bk.k_blocks == 1 || round_up(bk.nc, NR) * p.k * std::int64_t(sizeof(float)) <= 4 * l2;
-
-  // Units are ordered (batch, column block, row block), row blocks fastest, so a thread's
-  // consecutive units usually share their packed B block. Except for a batch of one-k-block
-  // products with small B blocks (an eighth of L2; the multi-head case with a short k and n),
-  // where the batch runs fastest: the heads' A blocks are then column slices of the same
-  // rows, whose pages and DRAM rows the previous unit has just opened (a head's A rows are
-  // far apart, each on its own page), which saves more than packing the small B block of
-  // every unit costs. (Measured: M=4096 K=128 N=128 ×32 +3 %, M=2048 K=64 N=1024 ×16 −3 %.)
-  const bool batch_fastest =
-      p.batch > 1 && bk.k_blocks == 1 && round_up(bk.nc, NR) * bk.kc * std::int64_t(sizeof(float)) <= l2 / 8;
-  auto do_unit = [&](Workspace& ws, std::int64_t u) {
-    if (guarded && rejected.load(std::memory_order_relaxed)) return;  // the call is stopping
-    std::int64_t ib, jb, g;
-    if (batch_fastest) {
-      g = u % p.batch, jb = (u / p.batch) % n_blocks, ib = u / (p.batch * n_blocks);
-    } else {
-      ib = u % m_blocks, jb = (u / m_blocks) % n_blocks, g = u / (n_blocks * m_blocks);
-    }
-    const std::int64_t i0 = ib * bk.mc, mc = std::min(bk.mc, p.m - i0);
-    const std::int64_t j0 = jb * bk.nc, nc = std::min(bk.nc, p.n - j0);
-    const std::int64_t mc_pad = round_up(mc, MR), nc_pad = round_up(nc, NR);
-    if (p.k == 0) {
-      float* cbuf = ws.c.floats(mc_pad * ldc);
-      for (std::int64_t r = 0; r < mc; ++r) std::fill(cbuf + r * ldc, cbuf + r * ldc + nc, 0.0f);
-      store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, p.accumulate, stream);
-      return;
-    }
-    // With one k block the tiles of a row panel go from the kernel to C through an MR-row
-    // strip buffer; with several, the unit keeps an fp32 block and the last k block stores.
-    const bool one_block = bk.k_blocks == 1;
-    // (16 floats in front: a pending head vector may start up to 15 columns before the strip.)
-    float* cbuf = ws.c.floats(16 + (one_block ? MR : mc_pad) * ldc) + 16;
-    // Spread stores (kSpread): each tile's results are written to C while the next tile
-    // computes, as whole 16-value vectors aligned in C (so they can be non-temporal even when
-    // C's rows are not aligned): the `done` columns of a panel's strip are in C or pending,
-    // the first h (up to the first aligned column) and the last few go out ordinarily.
-    const bool spread = kSpread && p.c.cols.is_unit() && !p.accumulate;
-    T* const c_base = p.c.batch(g);
-    PendingTile<T, MR> pending;
-    // B's column block is packed once for all k when it is small enough (keep_b), at
-    // offset p0·nc_pad for the k block at p0, and kept for the thread's next units.
-    float* const bfull = keep_b ? ws.b.floats(nc_pad * p.k) : nullptr;
-    const bool have_b = keep_b && ws.b_call == call && ws.b_g == g && ws.b_jb == jb;
-    if (keep_b) ws.b_call = 0;  // invalid until packed
-    for (std::int64_t p0 = 0; p0 < p.k; p0 += bk.kc) {
-      const std::int64_t kc = std::min(bk.kc, p.k - p0);
-      const bool last = p0 + kc >= p.k;
-      float* bp = keep_b ? bfull + p0 * nc_pad : ws.b.floats(nc_pad * kc);
-      if (!have_b) kernel_pack_b<Kernel>(p.b, g, p0, kc, j0, nc, bp);
-      if constexpr (kernel_guards_panels<Kernel>) {
-        // (A rejected unit leaves its pending tile unwritten and its B block unkept.)
-        if (guarded && !have_b && Kernel::packed_b_has_tiny(bp, nc, kc)) return rejected.store(true);
-      }
-      // A is packed one MR-row panel at a time, right before its row of tiles, while the
-      // next panel's rows are prefetched: the panel stays in L1 and A's memory reads overlap
-      // the arithmetic. Except a transposed A (contiguous along m) on the fp32 panels, or
-      // with a kernel whose own packing asks for it (packs_k_major_a_block): its whole block
-      // is packed at once, so that each of its k lines is read start to end (pack.hpp:
-      // pack_lines); panel by panel, lines a multiple of 4 KiB apart fall in one L1 set and
-      // each panel fetched them again.
-      constexpr bool kFp32Panels = !requires { Kernel::template pack_a<T>(p.a, 0, 0, 0, 0, 0, nullptr); };
-      constexpr bool kBlockOfLines = kFp32Panels ? I == Isa::avx512 : kernel_packs_k_major_a_block<Kernel>;
-      const bool a_block = kBlockOfLines && p.a.rows.is_unit() && !p.a.cols.is_unit();
-      float* const ablock = ws.a.floats((a_block ? mc_pad : MR) * kc);
-      if (a_block) kernel_pack_a<Kernel>(p.a, g, i0, mc, p0, kc, ablock);
-      // The next k block's A (and B, unless it is packed already) is fetched into L2 while this
-      // one computes (gemm/block_prefetch.hpp).
-      BlockPrefetch next_block;
-      if constexpr (kernel_prefetches_next_block<Kernel>) {
-        if (!last) {
-          const std::int64_t q0 = p0 + kc, kn = std::min(bk.kc, p.k - q0);
-          next_block.a = block_lines(p.a, g, i0, mc, q0, kn);
-          if (!have_b) next_block.b = block_lines(p.b, g, q0, kn, j0, nc);
-        }
-      }
-      for (std::int64_t ir = 0; ir < mc_pad; ir += MR) {
-        const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
-        const float* const ap = a_block ? ablock + ir * kc : ablock;
-        if (!a_block) {
-          kernel_pack_a<Kernel>(p.a, g, i0 + ir, rows, p0, kc, ablock);
-          if (ir + MR < mc)
-            prefetch_a(p.a, g, i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc, a_prefetch_l2);
-        }
-        if constexpr (kernel_guards_panels<Kernel>) {
-          if (guarded && Kernel::packed_a_has_tiny(ap, kc)) return rejected.store(true);
-        }
-        float* const strip = one_block ? cbuf : cbuf + ir * ldc;
-        if constexpr (kSpread) {
-          if (spread && last) {
-            T* crow[MR];
-            std::int64_t h = 0;  // the first column (from j0) where C's rows are vector-aligned
-            bool nt = stream;
-            for (int r = 0; r < rows; ++r) {
-              crow[r] = c_base + p.c.rows.offset(i0 + ir + r) + j0;
-              const auto addr = reinterpret_cast<std::uintptr_t>(crow[r]);
-              const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(T) % 16) % 16);
-              if (r == 0) h = hr;
-              if (hr != h || addr % sizeof(T) != 0) nt = false;
-            }
-            if (!nt) h = 0;
-            // Vectors lie on the grid g0 + 16·q (aligned in C when nt); the columns before
-            // `done` are stored or pending.
-            const std::int64_t g0 = h > 0 ? h - 16 : 0;
-            std::int64_t done = 0;
-            for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
-              const std::int64_t avail = std::min<std::int64_t>(nc, jr + NR);
-              Kernel::template run_store<T>(kc, ap, bp + jr * kc, strip + jr, ldc, p0 > 0, pending);
-              pending.nv = 0;
-              const std::int64_t e = jr + NR >= nc_pad ? avail : g0 + (avail - g0) / 16 * 16;
-              if (e > done) {
-                const std::int64_t vs = g0 + (done - g0) / 16 * 16;
-                const auto nv = static_cast<int>((e - vs + 15) / 16);
-                pending.src = strip + vs, pending.ld = ldc, pending.rows = static_cast<int>(rows), pending.nv = nv;
-                pending.head = (0xffffu << (done - vs)) & 0xffffu;
-                pending.tail = 0xffffu >> (16 * nv - (e - vs));
-                pending.stream = nt;
-                for (int r = 0; r < rows; ++r) pending.dst[r] = crow[r] + vs;
-                done = e;
-              }
-            }
-            continue;
-          }
-        }
-        for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
-          const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
-          if constexpr (kernel_prefetches_next_block<Kernel>)
-            Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0, last ? nullptr : &next_block);
-          else
-            Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0);
-          if (last) store_block<I>(strip + jr, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
-        }
-      }
-    }
-    if (keep_b) ws.b_call = call, ws.b_g = g, ws.b_jb = jb;
-    if constexpr (kSpread) Kernel::template flush<T>(pending);
-  };
-
-  // (Each thread's non-temporal stores are fenced by that thread, at the end of its unit.)
-  parallel_for_dynamic(threads, units, [&](std::int64_t u) {
-    do_unit(thread_workspace(), u);
-#if defined(TESSEL_HAVE_X86_TARGETS)
-    if (stream) _mm_sfence();
-#endif
-  });
-  return !rejected.load();
+// What partitioning needs to know of p run with Kernel.
+template <class Kernel, class T, class TC>
+GemmShape gemm_shape(const GemmProblem<T, TC>& p) {
+  return GemmShape{p.batch, p.m, p.n, p.k, Kernel::MR, Kernel::NR, std::int64_t(sizeof(T)), std::int64_t(sizeof(TC)),
+                   p.epilogue.reads_c()};
 }
 
-// Runs p, as given or transposed (transpose_pays); guarded: see run_gemm_as_given.
-template <class Kernel, class T>
-bool run_gemm(const GemmProblem<T>& p, bool guarded = false) {
-  if (kernel_may_run_transposed<Kernel> && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k))
-    return run_gemm_as_given<Kernel>(transposed(p), guarded);
-  return run_gemm_as_given<Kernel>(p, guarded);
+// The plan of p run as given with Config (a kernel and its block limits, gemm/paths.hpp).
+template <class Config, class T, class TC>
+GemmPlan plan_as_given(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
+  using Kernel = typename Config::Kernel;
+  return plan_gemm(gemm_shape<Kernel>(p), make_blocking(Kernel::MR, Kernel::NR, Config::limits, p.m, p.n, p.k, cpu),
+                   cpu, available_threads);
+}
+
+// One call of the engine on one kernel: the problem, its plan, and the per-call state its
+// units share.
+template <class Config, class T, class TC>
+class GemmCall {
+  using Kernel = typename Config::Kernel;
+  static_assert(check_micro_kernel<Kernel, T>());
+  static constexpr int MR = Kernel::MR, NR = Kernel::NR;
+  static constexpr Isa I = Kernel::isa;
+  static constexpr KernelFeatures F = Kernel::features;
+  static constexpr bool kSpread = spreads_stores_of<Kernel, TC>();
+
+ public:
+  // checked (a kernel with features.checks_panels): every packed panel is checked, and the
+  // first that holds a value the kernel cannot take stops the call.
+  GemmCall(const GemmProblem<T, TC>& p, const GemmPlan& plan, bool checked)
+      : p_(p), plan_(plan), checked_(F.checks_panels && checked), call_(next_call_id()) {}
+
+  // Runs every unit; false when the check stopped the call (C then partly written). Which
+  // panels are packed depends on the inputs and the blocking only, so the answer does not
+  // depend on the thread count.
+  bool run() {
+    // (Each thread's non-temporal stores are fenced by that thread, at the end of its unit.)
+    parallel_for_dynamic(plan_.threads, plan_.units, [&](std::int64_t u) {
+      unit(thread_workspace(), u);
+      if (plan_.stream) streaming_store_fence();
+    });
+    return !rejected_.load();
+  }
+
+ private:
+  // The state of the unit in progress.
+  struct Unit {
+    WorkUnit w;
+    std::int64_t mc_pad = 0, nc_pad = 0;
+    float* cbuf = nullptr;  // the fp32 block (several k blocks) or one MR-row strip (one)
+    EpilogueBlock epi;
+    bool spread = false;    // tiles go to C through the kernel's run_store
+    PendingTile<TC, MR> pending;
+  };
+
+  // Unit u: the k loop. Stops early (leaving C partly written) once the check rejected.
+  void unit(Workspace& ws, std::int64_t u) {
+    if (checked_ && rejected_.load(std::memory_order_relaxed)) return;  // the call is stopping
+    Unit un;
+    un.w = work_unit(plan_, u);
+    const std::int64_t mc = un.w.rows, nc = un.w.cols;
+    un.mc_pad = round_up(mc, MR), un.nc_pad = round_up(nc, NR);
+    if (p_.k == 0) return empty_sum_unit(ws, un);
+    const Blocking& bk = plan_.bk;
+    const std::int64_t ldc = plan_.ldc;
+    // With one k block the tiles of a row panel go from the kernel to C through an MR-row
+    // strip buffer; with several, the unit keeps an fp32 block and the last k block stores.
+    // (16 floats in front: a pending head vector may start up to 15 columns before the strip.)
+    const std::int64_t block_floats = (bk.k_blocks == 1 ? MR : un.mc_pad) * ldc;
+    un.cbuf = ws.c.floats(16 + block_floats + epilogue_floats(mc, nc)) + 16;
+    un.epi = prepare_epilogue(p_.epilogue, un.w.i0, mc, un.w.j0, nc, un.cbuf + block_floats);
+    un.spread = kSpread && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
+    // B's column block is packed once for all k when it is small enough (keep_b), at offset
+    // p0·nc_pad for the k block at p0, and kept for the thread's next units.
+    const bool keep_b = plan_.keep_b;
+    float* const bfull = keep_b ? ws.b.floats(un.nc_pad * p_.k) : nullptr;
+    const bool have_b = keep_b && ws.b_call == call_ && ws.b_g == un.w.g && ws.b_jb == un.w.jb;
+    if (keep_b) ws.b_call = 0;  // invalid until packed
+    for (std::int64_t p0 = 0; p0 < p_.k; p0 += bk.kc) {
+      const std::int64_t kc = std::min(bk.kc, p_.k - p0);
+      float* bp = keep_b ? bfull + p0 * un.nc_pad : ws.b.floats(un.nc_pad * kc);
+      if (!have_b) {
+        pack_b_panels(p0, kc, un.w, bp);
+        // (A rejected unit leaves its pending tile unwritten and its B block unkept.)
+        if (rejects_b(bp, nc, kc)) return rejected_.store(true);
+      }
+      if (!macro_kernel(ws, un, p0, kc, bp, have_b)) return rejected_.store(true);
+    }
+    if (keep_b) ws.b_call = call_, ws.b_g = un.w.g, ws.b_jb = un.w.jb;
+    if constexpr (kSpread) Kernel::template flush<TC>(un.pending);
+  }
+
+  // k = 0: C = epilogue(0) (the bias, or zeros; β·C).
+  void empty_sum_unit(Workspace& ws, Unit& un) {
+    const std::int64_t ldc = plan_.ldc, mc = un.w.rows, nc = un.w.cols;
+    float* cbuf = ws.c.floats(MR * ldc + epilogue_floats(mc, nc));
+    std::fill(cbuf, cbuf + MR * ldc, 0.0f);
+    un.epi = prepare_epilogue(p_.epilogue, un.w.i0, mc, un.w.j0, nc, cbuf + MR * ldc);
+    for (std::int64_t ir = 0; ir < mc; ir += MR) {
+      const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
+      if (un.epi.active) {
+        std::fill(cbuf, cbuf + MR * ldc, 0.0f);
+        apply_epilogue<I>(cbuf, ldc, rows, nc, un.epi, ir, 0);
+      }
+      TC* crow[MR];
+      c_rows(un, ir, rows, crow);
+      store_rows<I>(cbuf, ldc, rows, nc, crow, p_.c.cols, un.w.j0, p_.epilogue.beta, plan_.stream);
+    }
+  }
+
+  // The macro-kernel of k block [p0, p0 + kc): every tile of the unit. false: rejected.
+  bool macro_kernel(Workspace& ws, Unit& un, std::int64_t p0, std::int64_t kc, const float* bp, bool have_b) {
+    const WorkUnit& w = un.w;
+    const std::int64_t mc = w.rows, ldc = plan_.ldc;
+    const bool first = p0 == 0, last = p0 + kc >= p_.k, one_block = plan_.bk.k_blocks == 1;
+    // A is packed one MR-row panel at a time, right before its row of tiles, while the next
+    // panel's rows are prefetched: the panel stays in L1 and A's memory reads overlap the
+    // arithmetic. Except an A contiguous along m with a kernel that packs such an A a block
+    // at a time (features.packs_a_block_of_lines): each of its k lines is then read start to
+    // end once (pack.hpp: pack_lines); panel by panel, lines a multiple of 4 KiB apart fall in
+    // one L1 set and each panel fetched them again.
+    const bool a_block = F.packs_a_block_of_lines && p_.a.rows.is_unit() && !p_.a.cols.is_unit();
+    float* const ablock = ws.a.floats((a_block ? un.mc_pad : MR) * kc);
+    if (a_block) pack_a_panels(w.i0, mc, p0, kc, w.g, ablock);
+    // The next k block's A (and B, unless it is packed already) is fetched into L2 while this
+    // one computes (gemm/block_prefetch.hpp).
+    BlockPrefetch next_block;
+    if constexpr (F.prefetches_next_block) {
+      if (!last) {
+        const std::int64_t q0 = p0 + kc, kn = std::min(plan_.bk.kc, p_.k - q0);
+        next_block.a = block_lines(p_.a, w.g, w.i0, mc, q0, kn);
+        if (!have_b) next_block.b = block_lines(p_.b, w.g, q0, kn, w.j0, w.cols);
+      }
+    }
+    for (std::int64_t ir = 0; ir < un.mc_pad; ir += MR) {
+      const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
+      const float* const ap = a_block ? ablock + ir * kc : ablock;
+      if (!a_block) {
+        pack_a_panels(w.i0 + ir, rows, p0, kc, w.g, ablock);
+        if (ir + MR < mc)
+          prefetch_a(p_.a, w.g, w.i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc, plan_.a_prefetch_l2);
+      }
+      if (rejects_a(ap, kc)) return false;
+      float* const strip = one_block ? un.cbuf : un.cbuf + ir * ldc;
+      const bool accumulate = !one_block && !first;
+      if (!last) {
+        for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) tile(kc, ap, bp + jr * kc, strip + jr, accumulate, &next_block);
+        continue;
+      }
+      TC* crow[MR];
+      c_rows(un, ir, rows, crow);
+      if (un.spread) {
+        if constexpr (kSpread) spread_strip(un, kc, ap, bp, strip, ir, rows, crow, accumulate);
+        continue;
+      }
+      for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
+        tile(kc, ap, bp + jr * kc, strip + jr, accumulate, nullptr);
+        const std::int64_t cols = std::min<std::int64_t>(NR, w.cols - jr);
+        if (un.epi.active) apply_epilogue<I>(strip + jr, ldc, rows, cols, un.epi, ir, jr);
+        store_rows<I>(strip + jr, ldc, rows, cols, crow, p_.c.cols, w.j0 + jr, p_.epilogue.beta, plan_.stream);
+      }
+    }
+    return true;
+  }
+
+  // The last k block of one MR-row strip with spread stores: each tile's results go to C
+  // while the next tile computes (gemm/store.hpp: SpreadStrip).
+  void spread_strip(Unit& un, std::int64_t kc, const float* ap, const float* bp, float* strip, std::int64_t ir,
+                    std::int64_t rows, TC* const* crow, bool accumulate) {
+    SpreadStrip<TC, MR> out(crow, static_cast<int>(rows), plan_.stream);
+    for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
+      Kernel::template run_store<TC>(kc, ap, bp + jr * kc, strip + jr, plan_.ldc, accumulate, un.pending);
+      const std::int64_t avail = std::min<std::int64_t>(un.w.cols, jr + NR);
+      if (un.epi.active) apply_epilogue<I>(strip + jr, plan_.ldc, rows, avail - jr, un.epi, ir, jr);
+      out.tile_done(un.pending, strip, plan_.ldc, avail, jr + NR >= un.nc_pad);
+    }
+  }
+
+  // One micro-tile; next: the unit's next k block to prefetch meanwhile (null: none).
+  void tile(std::int64_t kc, const float* ap, const float* bp, float* c, bool accumulate, BlockPrefetch* next) const {
+    if constexpr (F.prefetches_next_block) Kernel::run(kc, ap, bp, c, plan_.ldc, accumulate, next);
+    else Kernel::run(kc, ap, bp, c, plan_.ldc, accumulate);
+  }
+
+  // C's rows ir .. ir + rows of the unit, at the unit's first column.
+  void c_rows(const Unit& un, std::int64_t ir, std::int64_t rows, TC** crow) const {
+    TC* base = p_.c.matrix(un.w.g);
+    for (std::int64_t r = 0; r < rows; ++r) crow[r] = base + p_.c.rows.offset(un.w.i0 + ir + r);
+  }
+
+  void pack_a_panels(std::int64_t i0, std::int64_t rows, std::int64_t p0, std::int64_t kc, std::int64_t g, float* out) {
+    if constexpr (F.own_panels) Kernel::template pack_a<T>(p_.a, g, i0, rows, p0, kc, out);
+    else pack_a<I, MR>(p_.a, g, i0, rows, p0, kc, out);
+  }
+  void pack_b_panels(std::int64_t p0, std::int64_t kc, const WorkUnit& w, float* out) {
+    if constexpr (F.own_panels) Kernel::template pack_b<T>(p_.b, w.g, p0, kc, w.j0, w.cols, out);
+    else pack_b<I, NR>(p_.b, w.g, p0, kc, w.j0, w.cols, out);
+  }
+  bool rejects_a(const float* panel, std::int64_t kc) const {
+    if constexpr (F.checks_panels) return checked_ && Kernel::a_panel_rejects(panel, kc);
+    else return false;
+  }
+  bool rejects_b(const float* block, std::int64_t nc, std::int64_t kc) const {
+    if constexpr (F.checks_panels) return checked_ && Kernel::b_block_rejects(block, nc, kc);
+    else return false;
+  }
+
+  const GemmProblem<T, TC>& p_;
+  const GemmPlan& plan_;
+  const bool checked_;
+  const std::uint64_t call_;
+  std::atomic<bool> rejected_{false};
+};
+
+// Runs p as given with Config; checked: see GemmCall.
+template <class Config, class T, class TC>
+bool run_gemm_as_given(const GemmProblem<T, TC>& p, bool checked = false) {
+  if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return true;
+  const GemmPlan plan = plan_as_given<Config>(p, cpu_features(), threads_for_call(p.threads, p.batch * p.m * p.n));
+  return GemmCall<Config, T, TC>(p, plan, checked).run();
+}
+
+// Whether run_gemm runs p with Config transposed.
+template <class Config, class T, class TC>
+bool runs_transposed(const GemmProblem<T, TC>& p) {
+  using Kernel = typename Config::Kernel;
+  return Kernel::features.runs_transposed && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k);
+}
+
+// The plan run_gemm follows for p with `available_threads` threads (that of the transposed
+// problem when it runs transposed): what tests and load-balance models read.
+template <class Config, class T, class TC>
+GemmPlan plan_for(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
+  return runs_transposed<Config>(p) ? plan_as_given<Config>(transposed(p), cpu, available_threads)
+                                    : plan_as_given<Config>(p, cpu, available_threads);
+}
+
+// Runs p, as given or transposed; checked: see GemmCall.
+template <class Config, class T, class TC>
+bool run_gemm(const GemmProblem<T, TC>& p, bool checked = false) {
+  if (runs_transposed<Config>(p)) return run_gemm_as_given<Config>(transposed(p), checked);
+  return run_gemm_as_given<Config>(p, checked);
 }
 
 TESSEL_SIMD_CODE_END

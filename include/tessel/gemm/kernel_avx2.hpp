@@ -1,4 +1,4 @@
-// tessel/gemm/kernel_avx2.hpp — the AVX2 + FMA fp32 micro-kernel (contract: kernel_scalar.hpp).
+// tessel/gemm/kernel_avx2.hpp — the AVX2 + FMA fp32 micro-kernel (contract: kernel_contract.hpp).
 //
 // Register tile MR×NR = 6×16: 12 ymm accumulators, two ymm for the B row of each k step and
 // one broadcast of A (16 ymm registers in all, none spilled). 12 independent FMA chains
@@ -9,8 +9,9 @@
 
 #include <cstdint>
 
-#include "../simd/cpu_features.hpp"
+#include "../simd/isa_registry.hpp"
 #include "../simd/target.hpp"
+#include "kernel_contract.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>
@@ -23,6 +24,7 @@ struct Avx2Kernel {
   static constexpr Isa isa = Isa::avx2;
   static constexpr int MR = 6;
   static constexpr int NR = 16;
+  static constexpr KernelFeatures features{};
 
   TESSEL_TARGET_AVX2 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                      std::int64_t ldc, bool accumulate) {

@@ -1,4 +1,4 @@
-// tessel/gemm/kernel_avx512.hpp — the AVX-512 fp32 micro-kernel (contract: kernel_scalar.hpp).
+// tessel/gemm/kernel_avx512.hpp — the AVX-512 fp32 micro-kernel (contract: kernel_contract.hpp).
 //
 // Register tile MR×NR = 14×32: 28 zmm accumulators (14 rows × two 16-float vectors), two
 // zmm for the B row of each k step, and A's 14 values broadcast straight from memory as
@@ -8,7 +8,7 @@
 // Rapids sustain, and 28 independent chains hide the 4-cycle FMA latency on either core.
 //
 // run_store: the same tile, while the previous finished tile (a PendingTile: fp32 rows in
-// the driver's buffer) is written to C one 16-value vector every two k steps. Stored in one
+// the driver's buffer, gemm/store.hpp) is written to C one 16-value vector every two k steps. Stored in one
 // burst after the tile, C's 28 cache lines (which miss every cache when C is large) fill
 // the store queue and stall the core for a good part of the tile's time; spread over the
 // next tile's arithmetic they drain while the FMAs run. One spare zmm carries the store.
@@ -21,10 +21,11 @@
 
 #include "../core/dtype.hpp"
 #include "../simd/convert.hpp"
-#include "../simd/cpu_features.hpp"
+#include "../simd/isa_registry.hpp"
 #include "../simd/target.hpp"
 #include "block_prefetch.hpp"
-#include "pack.hpp"
+#include "kernel_contract.hpp"
+#include "store.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>
@@ -58,6 +59,10 @@ struct Avx512Kernel {
   static constexpr Isa isa = Isa::avx512;
   static constexpr int MR = 14;
   static constexpr int NR = 32;
+  // pack.hpp packs an A contiguous along m a block at a time on this path (pack_lines).
+  static constexpr KernelFeatures features{.prefetches_next_block = true,
+                                           .spreads_stores = true,
+                                           .packs_a_block_of_lines = true};
 
   // One k step of the tile: c[i][:] += A[i, p] * B[p, :] (A broadcast, B two vectors).
   TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void fma_step(__m512 (&c)[MR][2], const float* a, const float* b) {
@@ -71,45 +76,35 @@ struct Avx512Kernel {
     }
   }
 
-
-  // The element types whose conversion fits the one spare register (see run_store).
-  template <class T>
-  static constexpr bool spread_store = std::is_same_v<T, float> || std::is_same_v<T, float16>;
+  // The output types whose conversion fits the one spare register (see run_store).
+  template <class TC>
+  static constexpr bool spread_store = std::is_same_v<TC, float> || std::is_same_v<TC, float16>;
 
   // Writes all of a pending tile now (the driver's last tile of a unit).
-  template <class T>
-  TESSEL_TARGET_AVX512 static void flush(const PendingTile<T, MR>& pt) {
+  template <class TC>
+  TESSEL_TARGET_AVX512 static void flush(const PendingTile<TC, MR>& pt) {
     isa_avx512::flush_pending(pt);
   }
 
-  // run(kc, Ap, Bp, C, ldc, accumulate), writing all of `pending` to C meanwhile (its source
-  // may be this call's C: it is read before C is written).
-  template <class T>
+  // run(kc, Ap, Bp, C, ldc, accumulate), writing all of `pending` to the output meanwhile,
+  // one vector every two k steps (its source may be this call's C: it is read before C is
+  // written).
+  template <class TC>
   TESSEL_TARGET_AVX512 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                             std::int64_t ldc, bool accumulate, const PendingTile<T, MR>& pending) {
-    static_assert(spread_store<T>);
+                                             std::int64_t ldc, bool accumulate, const PendingTile<TC, MR>& pending) {
+    static_assert(spread_store<TC>);
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-    // The pending vectors, row by row: (r, q) walks rows < pending.rows, q < pending.nv.
-    const int prow = pending.nv > 0 ? pending.rows : 0;
-    int r = 0, q = 0;
+    isa_avx512::PendingCursor<TC, MR> out(pending);
     std::int64_t p = 0;
     for (; p + 2 <= kc; p += 2) {
 #pragma GCC unroll 2
-      for (int u = 0; u < 2; ++u) {
-        fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
-      }
-      if (r < prow) {
-        isa_avx512::store_pending(pending, r, q);
-        if (++q == pending.nv) q = 0, ++r;
-      }
+      for (int u = 0; u < 2; ++u) fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
+      out.store_next();
     }
-    if (p < kc) {
-      fma_step(c, Ap + p * MR, Bp + p * NR);
-    }
-    for (; r < prow; ++r, q = 0)
-      for (; q < pending.nv; ++q) isa_avx512::store_pending(pending, r, q);
+    if (p < kc) fma_step(c, Ap + p * MR, Bp + p * NR);
+    out.store_rest();
     write_tile<MR>(C, ldc, c, accumulate);
   }
 
@@ -124,14 +119,10 @@ struct Avx512Kernel {
     std::int64_t p = 0;
     for (; p + 2 <= kc; p += 2) {
 #pragma GCC unroll 2
-      for (int u = 0; u < 2; ++u) {
-        fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
-      }
+      for (int u = 0; u < 2; ++u) fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
       if (next) next->step();
     }
-    if (p < kc) {
-      fma_step(c, Ap + p * MR, Bp + p * NR);
-    }
+    if (p < kc) fma_step(c, Ap + p * MR, Bp + p * NR);
     write_tile<MR>(C, ldc, c, accumulate);
   }
 };

@@ -68,11 +68,9 @@ void matmul_into(TensorView<const T, 3> A, TensorView<const T, 3> B, TensorView<
   const std::int64_t g = ga == 1 ? gb : ga;
   detail::check_shape(fn, "C", C, Shape<3>{g, A.size(1), B.size(2)}, "A @ B has shape");
   detail::OutputSlot<T, 3> out(C, detail::check_output(fn, C, A, B));
-  auto a = detail::batched_operand(A);
-  auto b = detail::batched_operand(B);
-  if (ga == 1) a.batch_stride = 0;
-  if (gb == 1) b.batch_stride = 0;
-  detail::run_matmul<T>(fn, a, b, detail::batched_operand(out.view()), g, A.size(1), B.size(2), A.size(2));
+  // (A batch of one has batch stride 0: it broadcasts.)
+  detail::run_matmul<T>(fn, detail::batched_operand(A), detail::batched_operand(B), detail::batched_operand(out.view()),
+                        g, A.size(1), B.size(2), A.size(2));
   out.finish();
 }
 
@@ -86,10 +84,12 @@ void matmul_into(TensorView<const T, 3> A, TensorView<const T, 2> B, TensorView<
   // B is shared by every batch. When A's batch and row dimensions merge, the whole product
   // is one tall GEMM (better blocking than g small ones).
   auto b = detail::matrix_operand(B);
-  detail::Operand<const T> a{A.data(), 0, detail::merged_axis(A.size(0), A.stride(0), A.size(1), A.stride(1)),
+  detail::Operand<const T> a{A.data(), detail::Axis::strided(0),
+                             detail::merged_axis(A.size(0), A.stride(0), A.size(1), A.stride(1)),
                              detail::Axis::strided(A.stride(2))};
   const TensorView<T, 3> cv = out.view();
-  detail::Operand<T> c{cv.data(), 0, detail::merged_axis(cv.size(0), cv.stride(0), cv.size(1), cv.stride(1)),
+  detail::Operand<T> c{cv.data(), detail::Axis::strided(0),
+                       detail::merged_axis(cv.size(0), cv.stride(0), cv.size(1), cv.stride(1)),
                        detail::Axis::strided(cv.stride(2))};
   detail::run_matmul<T>(fn, a, b, c, 1, A.size(0) * A.size(1), B.size(1), A.size(2));
   out.finish();

@@ -9,10 +9,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <string>
-#include <string_view>
-#include <atomic>
-#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -24,16 +20,22 @@
 
 TESSEL_NAMESPACE_BEGIN
 
-// The kernel families, in increasing order of capability.
-enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
-
-inline constexpr std::string_view isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    default: return "scalar";
-  }
-}
+// Features a kernel path may need (simd/isa_registry.hpp lists which), as bits.
+enum CpuFeature : std::uint32_t {
+  kFeatureAvx2 = 1u << 0,
+  kFeatureFma = 1u << 1,
+  kFeatureF16c = 1u << 2,
+  kFeatureAvx512f = 1u << 3,
+  kFeatureAvx512bw = 1u << 4,
+  kFeatureAvx512vl = 1u << 5,
+  kFeatureAvx512dq = 1u << 6,
+  kFeatureAvx512Bf16 = 1u << 7,
+  kFeatureAvx512Fp16 = 1u << 8,
+};
+// What the x86 paths need (the AVX-512 path's kernels also use AVX2 code).
+inline constexpr std::uint32_t kAvx2PathFeatures = kFeatureAvx2 | kFeatureFma | kFeatureF16c;
+inline constexpr std::uint32_t kAvx512PathFeatures =
+    kAvx2PathFeatures | kFeatureAvx512f | kFeatureAvx512bw | kFeatureAvx512vl | kFeatureAvx512dq;
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
@@ -43,9 +45,14 @@ struct CpuFeatures {
   // shared L3.
   std::int64_t l1d = 0, l2 = 0, l3 = 0;
 
-  bool has_avx2_path() const { return avx2 && fma && f16c; }
-  bool has_avx512_path() const { return has_avx2_path() && avx512f && avx512bw && avx512vl && avx512dq; }
-  Isa best_isa() const { return has_avx512_path() ? Isa::avx512 : has_avx2_path() ? Isa::avx2 : Isa::scalar; }
+  std::uint32_t bits() const {
+    std::uint32_t b = 0;
+    const bool flags[] = {avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_fp16};
+    for (unsigned i = 0; i < sizeof(flags); ++i) b |= flags[i] ? 1u << i : 0u;
+    return b;
+  }
+  // Whether every feature in `needed` (CpuFeature bits) is present.
+  bool has(std::uint32_t needed) const { return (bits() & needed) == needed; }
 };
 
 namespace detail {
@@ -102,60 +109,12 @@ inline CpuFeatures detect_cpu_features() {
   return f;
 }
 
-// The ISA requested through TESSEL_ISA, or the best one when unset or unknown.
-inline Isa isa_from_environment(const CpuFeatures& f) {
-  const char* env = std::getenv("TESSEL_ISA");
-  if (!env) return f.best_isa();
-  const std::string_view want(env);
-  Isa isa = f.best_isa();
-  if (want == "scalar") isa = Isa::scalar;
-  else if (want == "avx2") isa = Isa::avx2;
-  else if (want == "avx512") isa = Isa::avx512;
-  // Asking for more than the CPU has falls back to the best it has.
-  return static_cast<int>(isa) > static_cast<int>(f.best_isa()) ? f.best_isa() : isa;
-}
-
-// Shared by every ABI namespace of the program (core/config.hpp); -1: not decided yet.
-inline std::atomic<int>& isa_setting() { return shared::isa_setting; }
-
 }  // namespace detail
 
 // The CPU's features, detected on first use.
 inline const CpuFeatures& cpu_features() {
   static const CpuFeatures f = detail::detect_cpu_features();
   return f;
-}
-
-// The kernel family in use.
-inline Isa current_isa() {
-  int v = detail::isa_setting().load(std::memory_order_relaxed);
-  if (v < 0) {
-    v = static_cast<int>(detail::isa_from_environment(cpu_features()));
-    int expected = -1;
-    detail::isa_setting().compare_exchange_strong(expected, v);
-    v = detail::isa_setting().load();
-  }
-  return static_cast<Isa>(v);
-}
-
-// "avx512", "avx2" or "scalar": the kernels in use.
-inline std::string_view active_isa() { return isa_name(current_isa()); }
-
-// Every kernel family this CPU can run, scalar first.
-inline std::vector<Isa> available_isas() {
-  std::vector<Isa> v{Isa::scalar};
-  if (cpu_features().has_avx2_path()) v.push_back(Isa::avx2);
-  if (cpu_features().has_avx512_path()) v.push_back(Isa::avx512);
-  return v;
-}
-
-// Restricts the kernels to `isa` (or the best the CPU has, if it lacks `isa`); returns the
-// ISA now in use. Overrides TESSEL_ISA.
-inline Isa set_isa(Isa isa) {
-  const Isa best = cpu_features().best_isa();
-  if (static_cast<int>(isa) > static_cast<int>(best)) isa = best;
-  detail::isa_setting().store(static_cast<int>(isa));
-  return isa;
 }
 
 TESSEL_NAMESPACE_END

@@ -1,0 +1,127 @@
+// tessel/gemm/bf16_route.hpp — which of two routes a bfloat16 GEMM takes on the AVX-512 path.
+//
+//   fma     convert bfloat16 to fp32 while packing, fp32 FMAs (Avx512Kernel);
+//   dpbf16  pack bfloat16 pairs along k and multiply them with vdpbf16ps (Avx512Bf16Kernel):
+//           one instruction does 32 multiply-adds on 512 bits, an fp32 FMA 16.
+// Which is faster depends on the core: on AMD Zen 4 vdpbf16ps issues as fast as an fp32 FMA
+// (twice the multiply-adds), on Intel Emerald Rapids at half the rate (the same multiply-adds,
+// and the fp32 route packs more simply). So the fast choice is a one-time measurement at
+// first use (a burst of about a millisecond of each instruction), not the CPUID flag alone.
+// vdpbf16ps also flushes denormals, so a call takes the dpbf16 route only when its inputs pass
+// the guard of gemm/bf16_guard.hpp.
+//
+//   (unset), TESSEL_BF16_ROUTE=auto   measure once; use vdpbf16ps where it is clearly
+//                                     faster and the call's inputs pass the guard
+//   TESSEL_BF16_ROUTE=dpbf16          use vdpbf16ps whenever the CPU has AVX512_BF16,
+//                                     unguarded (tiny values may be flushed)
+//   TESSEL_BF16_ROUTE=fma             always the fma route
+// (set_bf16_route() overrides the environment; bf16_route_for(p) says which route p takes.)
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "../simd/isa_registry.hpp"
+#include "../simd/throughput.hpp"
+
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
+
+enum class Bf16Route : int { automatic = -1, fma = 0, dpbf16 = 1 };
+
+// Whether this CPU (and build) can run the dpbf16 route at all.
+inline bool dpbf16_available() {
+  const CpuFeatures& f = cpu_features();
+  return isa_runs_on(Isa::avx512, f) && f.has(kFeatureAvx512Bf16);
+}
+
+// Multiply-adds per nanosecond of each instruction.
+struct RouteRates {
+  double fma = 0, dpbf16 = 0;
+};
+
+// The route the rates call for: vdpbf16ps only when it does clearly (> 1.2×) more
+// multiply-adds per unit time than fp32 FMAs (packing pairs costs a little more).
+constexpr Bf16Route route_for_rates(const RouteRates& r) {
+  return r.dpbf16 > 1.2 * r.fma ? Bf16Route::dpbf16 : Bf16Route::fma;
+}
+
+// The rates of this core: the best of a few short bursts of each instruction (the best,
+// because a burst can only be slowed by other work on the core, never sped up). Needs
+// dpbf16_available().
+inline RouteRates measure_route_rates() {
+  RouteRates r;
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  using clock = std::chrono::steady_clock;
+  constexpr int kChains = 16;
+  constexpr std::int64_t iters = 4096;  // 65536 instructions: tens of microseconds a burst
+  volatile float sink = 0;
+  auto best = [&](auto burst, double macs_per_instr) {
+    double ns_min = 1e300;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = clock::now();
+      sink = sink + burst(iters, 0.5f, 0.125f);
+      const double ns = std::chrono::duration<double, std::nano>(clock::now() - t0).count();
+      ns_min = std::min(ns_min, ns);
+    }
+    return double(kChains) * double(iters) * macs_per_instr / std::max(ns_min, 1.0);
+  };
+  // Alternate twice, so that a frequency change (AVX-512 licence, boost) during the first
+  // bursts does not favour the instruction measured second.
+  for (int round = 0; round < 2; ++round) {
+    r.fma = std::max(r.fma, best(fma_chains_avx512<kChains>, 16.0));
+    r.dpbf16 = std::max(r.dpbf16, best(dpbf16_chains<kChains>, 32.0));
+  }
+#endif
+  return r;
+}
+
+// The measured route, decided once per process (fma without AVX512_BF16).
+inline Bf16Route measured_bf16_route() {
+  static const Bf16Route route = dpbf16_available() ? route_for_rates(measure_route_rates()) : Bf16Route::fma;
+  return route;
+}
+
+inline std::atomic<int>& bf16_route_setting() {
+  static std::atomic<int> v{static_cast<int>(Bf16Route::automatic)};
+  return v;
+}
+
+// The route setting: set_bf16_route(), else TESSEL_BF16_ROUTE: fma or dpbf16 when forced,
+// automatic (guarded) when unset, "auto" or anything else.
+inline Bf16Route bf16_route_mode() {
+  const int v = bf16_route_setting().load(std::memory_order_relaxed);
+  if (v >= 0) return static_cast<Bf16Route>(v);
+  static const Bf16Route from_env = [] {
+    const char* env = std::getenv("TESSEL_BF16_ROUTE");
+    const std::string_view s = env ? env : "";
+    if (s == "dpbf16") return Bf16Route::dpbf16;
+    if (s == "fma") return Bf16Route::fma;
+    return Bf16Route::automatic;  // unset, "auto" or anything else: measured, guarded
+  }();
+  return from_env;
+}
+
+// The bfloat16 route on the AVX-512 path for calls whose inputs pass the guard (the forced
+// route, else the measurement). Never dpbf16 on a CPU without AVX512_BF16. A given call
+// may still take the fma route: see bf16_route_for().
+inline Bf16Route bf16_route() {
+  if (!dpbf16_available()) return Bf16Route::fma;
+  const Bf16Route mode = bf16_route_mode();
+  return mode != Bf16Route::automatic ? mode : measured_bf16_route();
+}
+
+// Forces a route (automatic: back to what TESSEL_BF16_ROUTE says); returns bf16_route().
+inline Bf16Route set_bf16_route(Bf16Route r) {
+  bf16_route_setting().store(static_cast<int>(r), std::memory_order_relaxed);
+  return bf16_route();
+}
+
+}  // namespace detail
+TESSEL_NAMESPACE_END

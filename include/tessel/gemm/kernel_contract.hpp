@@ -1,0 +1,123 @@
+// tessel/gemm/kernel_contract.hpp — what a micro-kernel is (BLIS's micro-kernel contract,
+// docs/KernelsHowTo.md there), as a C++ concept, and the optional extensions a kernel may
+// declare.
+//
+// Required of every kernel:
+//   Kernel::isa       the path (simd/isa_registry.hpp) whose packing and conversion go with it
+//   Kernel::MR, NR    the register tile
+//   Kernel::features  a KernelFeatures: which optional extensions below it implements
+//   Kernel::run(kc, Ap, Bp, C, ldc, accumulate)
+//       C[i*ldc + j] (= or +=) Σ_{p < kc} Ap[p*MR + i] · Bp[p*NR + j]     i < MR, j < NR
+//   * Ap, Bp are packed panels (gemm/pack.hpp's fp32 panels, or the kernel's own:
+//     own_panels), 64-byte aligned and zero-padded, so the kernel always computes a whole
+//     tile; kc >= 1.
+//   * C is the driver's fp32 block buffer, never the user's output: rows are 64-byte aligned
+//     (ldc is a multiple of 16). Edge tiles, the epilogue, the conversion to the output type
+//     and streaming stores are the store's (gemm/store.hpp); a kernel that writes the output
+//     itself does so only through the store's PendingTile (spreads_stores).
+//   * With accumulate == false C is only written, never read.
+//   * The sum runs over p in increasing order, in fp32 (or the pairs of own_panels, in pair
+//     order); the result depends on nothing but (kc, Ap, Bp), so not on the thread count.
+// Optional, each declared in `features` and then required (check_micro_kernel says which
+// member is missing):
+//   prefetches_next_block  run(..., accumulate, BlockPrefetch* next) also prefetches the
+//                          unit's next k block, one next->step() per step of its k loop
+//                          (next may be null); same result
+//   spreads_stores         template <class TC> static constexpr bool spread_store (the output
+//                          types it can write), run_store<TC>(kc, Ap, Bp, C, ldc, accumulate,
+//                          const PendingTile<TC, MR>&): run() that also writes the pending
+//                          tile to the output meanwhile (reading it before writing C, which
+//                          may be its source), and flush<TC>(pending)
+//   own_panels             template <class T> pack_a(a, g, i0, mc, p0, kc, out) and
+//                          pack_b(b, g, p0, kc, j0, nc, out) with pack.hpp's signatures: its
+//                          own panel format, in the workspace's float buffers (at most one
+//                          float per element; panel ip of A at out + ip*kc, panel jp of B at
+//                          out + jp*kc)
+//   packs_a_block_of_lines the driver packs an A contiguous along m a whole block at a time
+//                          (each k line read start to end once) rather than panel by panel
+//   checks_panels          a_panel_rejects(panel, kc), b_block_rejects(block, nc, kc): whether
+//                          packed values include one the kernel cannot compute exactly (the
+//                          driver's checked mode then stops the call, for another kernel to
+//                          redo)
+//   runs_transposed        (true unless declared false) the driver may run a problem as
+//                          Cᵀ = Bᵀ·Aᵀ on it when that fills the tiles better
+//   needs                  CPU features the kernel needs beyond its path's (kernel_runs_here)
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <concepts>
+#include <cstdint>
+
+#include "../simd/isa_registry.hpp"
+#include "block_prefetch.hpp"
+
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
+
+struct KernelFeatures {
+  bool prefetches_next_block = false;
+  bool spreads_stores = false;
+  bool own_panels = false;
+  bool packs_a_block_of_lines = false;
+  bool checks_panels = false;
+  bool runs_transposed = true;
+  std::uint32_t needs = 0;  // CPU features (CpuFeature bits) beyond those of its path
+};
+
+template <class K>
+concept MicroKernel = requires(std::int64_t kc, const float* ap, const float* bp, float* c, std::int64_t ldc, bool acc) {
+  { K::isa } -> std::convertible_to<Isa>;
+  { K::MR } -> std::convertible_to<int>;
+  { K::NR } -> std::convertible_to<int>;
+  { K::features } -> std::convertible_to<KernelFeatures>;
+  K::run(kc, ap, bp, c, ldc, acc);
+};
+
+// Fails to compile, naming the missing member, unless K keeps the contract above (T: the
+// input element type it is used for).
+template <class K, class T>
+consteval bool check_micro_kernel() {
+  static_assert(requires { { K::isa } -> std::convertible_to<Isa>; }, "micro-kernel: needs static constexpr Isa isa");
+  static_assert(requires { { K::MR } -> std::convertible_to<int>; }, "micro-kernel: needs static constexpr int MR");
+  static_assert(requires { { K::NR } -> std::convertible_to<int>; }, "micro-kernel: needs static constexpr int NR");
+  static_assert(requires { { K::features } -> std::convertible_to<KernelFeatures>; },
+                "micro-kernel: needs static constexpr KernelFeatures features");
+  static_assert(requires(std::int64_t kc, const float* ap, const float* bp, float* c, std::int64_t ldc, bool acc) {
+    K::run(kc, ap, bp, c, ldc, acc);
+  }, "micro-kernel: needs static run(kc, Ap, Bp, C, ldc, accumulate)");
+  constexpr KernelFeatures f = K::features;
+  if constexpr (f.prefetches_next_block)
+    static_assert(requires(std::int64_t kc, const float* ap, float* c, BlockPrefetch* next) {
+      K::run(kc, ap, ap, c, kc, false, next);
+    }, "micro-kernel: features.prefetches_next_block needs run(kc, Ap, Bp, C, ldc, accumulate, BlockPrefetch*)");
+  if constexpr (f.spreads_stores)
+    static_assert(requires { { K::template spread_store<float> } -> std::convertible_to<bool>; },
+                  "micro-kernel: features.spreads_stores needs template <class TC> spread_store, run_store<TC> and "
+                  "flush<TC>");
+  if constexpr (f.own_panels)
+    static_assert(requires { &K::template pack_a<T>; &K::template pack_b<T>; },
+                  "micro-kernel: features.own_panels needs template <class T> pack_a and pack_b");
+  if constexpr (f.checks_panels)
+    static_assert(requires(const float* panel, std::int64_t n) {
+      { K::a_panel_rejects(panel, n) } -> std::same_as<bool>;
+      { K::b_block_rejects(panel, n, n) } -> std::same_as<bool>;
+    }, "micro-kernel: features.checks_panels needs a_panel_rejects(panel, kc) and b_block_rejects(block, nc, kc)");
+  return true;
+}
+
+// Whether K can run on this CPU (and build).
+template <class K>
+bool kernel_runs_here() {
+  return isa_runs_on(K::isa, cpu_features()) && cpu_features().has(K::features.needs);
+}
+
+// Whether K writes outputs of type TC while computing (its declared spread_store<TC>).
+template <class K, class TC>
+consteval bool spreads_stores_of() {
+  if constexpr (K::features.spreads_stores) return K::template spread_store<TC>;
+  else return false;
+}
+
+}  // namespace detail
+TESSEL_NAMESPACE_END

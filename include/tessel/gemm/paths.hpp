@@ -1,0 +1,128 @@
+// tessel/gemm/paths.hpp — what each kernel path of the registry (simd/isa_registry.hpp) runs:
+// per element type, its micro-kernel and block limits (BLIS's per-dtype columns), and how a
+// call is routed among them.
+//
+//   path     float               float16             bfloat16
+//   scalar   ScalarKernel        ScalarKernel        ScalarKernel
+//   avx2     Avx2Kernel          Avx2Kernel          Avx2Kernel
+//   avx512   Avx512Kernel        Avx512Kernel        Avx512Kernel, or Avx512Bf16Kernel (vdpbf16ps)
+//                                                    when gemm/bf16_route.hpp says so
+//
+// A new path (AArch64 NEON next) is a Path specialisation here, an entry in the registry's
+// table, and its kernels; dispatch (gemm.hpp) loops over the table and names no path.
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <cstddef>
+#include <type_traits>
+
+#include "../core/dtype.hpp"
+#include "../simd/isa_registry.hpp"
+#include "blocking.hpp"
+#include "driver.hpp"
+#include "kernel_scalar.hpp"
+#include "bf16_route.hpp"
+#include "problem.hpp"
+#if defined(TESSEL_HAVE_X86_TARGETS)
+#include "bf16_guard.hpp"
+#include "kernel_avx2.hpp"
+#include "kernel_avx512.hpp"
+#include "kernel_avx512_bf16.hpp"
+#endif
+
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
+
+// A micro-kernel with its block limits: what the driver (gemm/driver.hpp) runs.
+template <class K, BlockLimits L = BlockLimits{}>
+struct KernelConfig {
+  using Kernel = K;
+  static constexpr BlockLimits limits = L;
+};
+
+// Every kernel configuration a path may run for one element type (tests run each).
+template <class... Configs>
+struct ConfigList {};
+
+// One specialisation per path of the table (only compiled paths are ever instantiated):
+//   config<T>    the configuration element type T runs on by default
+//   configs<T>   every configuration it may run (ConfigList)
+//   run(p)       runs p, choosing among them
+template <Isa I>
+struct Path;
+
+// A path that runs one kernel for every element type.
+template <class K>
+struct OneKernelPath {
+  template <class T>
+  using config = KernelConfig<K>;
+  template <class T>
+  using configs = ConfigList<config<T>>;
+  template <class T, class TC>
+  static void run(const GemmProblem<T, TC>& p) {
+    run_gemm<config<T>>(p);
+  }
+};
+
+template <>
+struct Path<Isa::scalar> : OneKernelPath<ScalarKernel> {};
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+template <>
+struct Path<Isa::avx2> : OneKernelPath<Avx2Kernel> {};
+
+template <>
+struct Path<Isa::avx512> {
+  template <class T>
+  using config = KernelConfig<Avx512Kernel>;
+  using pairs_config = KernelConfig<Avx512Bf16Kernel>;  // bfloat16 pairs, vdpbf16ps
+  template <class T>
+  using configs = std::conditional_t<dtype_of<T> == DType::bfloat16, ConfigList<config<T>, pairs_config>,
+                                     ConfigList<config<T>>>;
+
+  template <class T, class TC>
+  static void run(const GemmProblem<T, TC>& p) {
+    if constexpr (dtype_of<T> == DType::bfloat16) {
+      if (run_pairs(p)) return;
+    }
+    run_gemm<config<T>>(p);
+  }
+
+ private:
+  // bfloat16: vdpbf16ps where that is measured faster than converting to fp32 and this
+  // call's inputs have no tiny values it would flush (gemm/bf16_guard.hpp); false: the call
+  // is the fp32 route's. The guard checks the packed panels as the call runs; the first tiny
+  // value stops it, and the fp32 route redoes the whole call, overwriting C. A call that
+  // reads C (β != 0) cannot be redone, so A and B are scanned before it instead.
+  template <class TC>
+  static bool run_pairs(const GemmProblem<bfloat16, TC>& p) {
+    if (bf16_route() != Bf16Route::dpbf16) return false;
+    const bool forced = bf16_route_mode() == Bf16Route::dpbf16;  // unguarded
+    if (forced || p.epilogue.reads_c()) {
+      if (bf16_route_for(p) != Bf16Route::dpbf16) return false;  // the scan found a tiny value
+      run_gemm<pairs_config>(p);
+      return true;
+    }
+    return run_gemm<pairs_config>(p, /*checked=*/true);
+  }
+};
+#endif
+
+// Calls f.template operator()<Config>() for every configuration of every compiled path for
+// element type T whose kernel runs on this CPU, worst path first.
+template <class T, std::size_t N = 0, class F>
+void for_each_kernel_config(F&& f) {
+  constexpr std::size_t kEntries = sizeof(kIsaTable) / sizeof(kIsaTable[0]);
+  if constexpr (N < kEntries) {
+    if constexpr (kIsaTable[N].compiled) {
+      [&]<class... Configs>(ConfigList<Configs...>) {
+        ((kernel_runs_here<typename Configs::Kernel>() ? f.template operator()<Configs>() : void()), ...);
+      }(typename Path<kIsaTable[N].isa>::template configs<T>{});
+    }
+    for_each_kernel_config<T, N + 1>(f);
+  }
+}
+
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -1,0 +1,318 @@
+// tessel/gemm/store.hpp — the store: the fp32 block of A·B on its way to C (DESIGN's "store"
+// box): the epilogue (α, bias, β·C, gemm/problem.hpp), the one rounding to the output type,
+// masked edges, non-temporal stores.
+//
+// Every path that writes C goes through this file:
+//   prepare_epilogue   once per work unit: the unit's slice of the bias, converted to fp32
+//   apply_epilogue     v = α·acc + bias on the fp32 block, in place, right after the kernel
+//                      wrote a tile (while it is in L1); nothing when there is neither
+//   store_rows         fp32 rows (a tile, a strip) to C: + β·C, one rounding, streaming
+//   PendingTile, store_pending, flush_pending, PendingCursor, SpreadStrip
+//                      tiles a kernel writes to C while it computes the next (run_store)
+// So a bias costs one pass over tiles in L1, keeps spread and streaming stores (it never
+// reads C), and a call without one runs exactly the code it ran before it existed.
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "../core/dtype.hpp"
+#include "../simd/convert.hpp"
+#include "../simd/target.hpp"
+#include "axis.hpp"
+#include "blocking.hpp"
+#include "problem.hpp"
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+#include <immintrin.h>
+#endif
+
+TESSEL_NAMESPACE_BEGIN
+namespace detail {
+TESSEL_SIMD_CODE_BEGIN
+
+// ---- the epilogue on the fp32 block ---------------------------------------------------------
+
+// The epilogue of one work unit (rows i0.., columns j0.. of C), ready for apply_epilogue.
+struct EpilogueBlock {
+  float alpha = 1.0f;
+  const float* bias_cols = nullptr;  // bias by column of the unit, padded with zeros to whole vectors
+  const float* bias_rows = nullptr;  // bias by row of the unit
+  bool active = false;               // whether apply_epilogue changes anything
+};
+
+// The unit's epilogue: its bias slice converted to fp32 into `scratch` (epilogue_floats long).
+template <class T>
+EpilogueBlock prepare_epilogue(const Epilogue<T>& e, std::int64_t i0, std::int64_t mc, std::int64_t j0,
+                               std::int64_t nc, float* scratch) {
+  EpilogueBlock b;
+  b.alpha = e.alpha;
+  b.active = e.scales_or_biases();
+  if (!e.bias) return b;
+  const bool along_n = e.bias_along == BiasAlong::n;
+  const std::int64_t first = along_n ? j0 : i0, count = along_n ? nc : mc;
+  const std::int64_t padded = epilogue_floats(mc, nc);
+  for (std::int64_t x = 0; x < count; ++x) scratch[x] = tessel::to_float(e.bias[(first + x) * e.bias_stride]);
+  std::fill(scratch + count, scratch + padded, 0.0f);
+  (along_n ? b.bias_cols : b.bias_rows) = scratch;
+  return b;
+}
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+TESSEL_TARGET_AVX512 inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
+                                                const EpilogueBlock& e, std::int64_t r0, std::int64_t c0) {
+  const __m512 alpha = _mm512_set1_ps(e.alpha);
+  const bool scale = e.alpha != 1.0f;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* x = buf + r * ldc;
+    const __m512 row_bias = _mm512_set1_ps(e.bias_rows ? e.bias_rows[r0 + r] : -0.0f);  // -0: x + -0 = x
+    for (std::int64_t j = 0; j < cols; j += 16) {  // whole vectors: the buffers are padded
+      const __m512 b = e.bias_cols ? _mm512_loadu_ps(e.bias_cols + c0 + j) : row_bias;
+      const __m512 v = _mm512_loadu_ps(x + j);
+      _mm512_storeu_ps(x + j, scale ? _mm512_fmadd_ps(alpha, v, b) : _mm512_add_ps(v, b));
+    }
+  }
+}
+}  // namespace isa_avx512
+namespace isa_avx2 {
+TESSEL_TARGET_AVX2 inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
+                                              const EpilogueBlock& e, std::int64_t r0, std::int64_t c0) {
+  const __m256 alpha = _mm256_set1_ps(e.alpha);
+  const bool scale = e.alpha != 1.0f;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* x = buf + r * ldc;
+    const __m256 row_bias = _mm256_set1_ps(e.bias_rows ? e.bias_rows[r0 + r] : -0.0f);
+    for (std::int64_t j = 0; j < cols; j += 8) {
+      const __m256 b = e.bias_cols ? _mm256_loadu_ps(e.bias_cols + c0 + j) : row_bias;
+      const __m256 v = _mm256_loadu_ps(x + j);
+      _mm256_storeu_ps(x + j, scale ? _mm256_fmadd_ps(alpha, v, b) : _mm256_add_ps(v, b));
+    }
+  }
+}
+}  // namespace isa_avx2
+#endif
+namespace isa_scalar {
+inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                           std::int64_t r0, std::int64_t c0) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* x = buf + r * ldc;
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const float b = e.bias_cols ? e.bias_cols[c0 + j] : e.bias_rows ? e.bias_rows[r0 + r] : -0.0f;
+      x[j] = e.alpha == 1.0f ? x[j] + b : std::fma(e.alpha, x[j], b);
+    }
+  }
+}
+}  // namespace isa_scalar
+
+// buf[r·ldc + j] = α·buf[r·ldc + j] + bias for the rows × cols at row r0, column c0 of the
+// unit (buf and the bias columns are readable and writable up to whole vectors past cols):
+// the portable loop, unless a path has its own (a specialization below).
+template <Isa I>
+struct IsaEpilogue {
+  static void apply(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                    std::int64_t r0, std::int64_t c0) {
+    isa_scalar::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  }
+};
+#if defined(TESSEL_HAVE_X86_TARGETS)
+template <>
+struct IsaEpilogue<Isa::avx2> {
+  static void apply(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                    std::int64_t r0, std::int64_t c0) {
+    isa_avx2::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  }
+};
+template <>
+struct IsaEpilogue<Isa::avx512> {
+  static void apply(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                    std::int64_t r0, std::int64_t c0) {
+    isa_avx512::apply_epilogue(buf, ldc, rows, cols, e, r0, c0);
+  }
+};
+#endif
+template <Isa I>
+inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const EpilogueBlock& e,
+                           std::int64_t r0, std::int64_t c0) {
+  IsaEpilogue<I>::apply(buf, ldc, rows, cols, e, r0, c0);
+}
+
+// ---- fp32 to C ---------------------------------------------------------------------------------
+
+// dst[i] = T(src[i] (+ β·dst[i])) for n elements, with the path's vector conversion.
+template <Isa I, class T>
+inline void store_run(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
+  IsaConvert<I>::from_float(src, dst, n, beta, stream);
+}
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+// One row of at most 32 results: 16-wide vectors, masked at the end; non-temporal stores
+// for whole aligned vectors when streaming.
+template <class T>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_row32(const float* src, T* dst, int n, float beta, bool stream) {
+  constexpr std::uintptr_t vec_bytes = 16 * sizeof(T);
+  for (int j = 0; j < n; j += 16) {
+    const auto m = static_cast<__mmask16>(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+    if (beta != 0.0f) v = add_scaled(v, load16(dst + j, m), beta);
+    const bool nt = stream && m == 0xffff && reinterpret_cast<std::uintptr_t>(dst + j) % vec_bytes == 0;
+    store16(dst + j, v, m, nt);
+  }
+}
+// A micro-tile (rows × n <= 32) of the fp32 buffer to C's rows at row[r] + j0.
+template <class T>
+TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, int n, T* const* row,
+                                     std::int64_t j0, float beta, bool stream) {
+  for (std::int64_t r = 0; r < rows; ++r) store_row32(buf + r * ldc, row[r] + j0, n, beta, stream);
+}
+}  // namespace isa_avx512
+#endif
+
+// Writes rows × cols of the fp32 buffer (leading dimension ldc) to C: row r of the buffer
+// to the row at row[r], columns j0 .. j0 + cols of C's column axis, converting to TC with one
+// rounding (after adding β·C's old value when β != 0).
+template <Isa I, class TC>
+void store_rows(const float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, TC* const* row,
+                const Axis& c_cols, std::int64_t j0, float beta, bool stream) {
+  if (c_cols.is_unit()) {
+#if defined(TESSEL_HAVE_X86_TARGETS)
+    if constexpr (I == Isa::avx512) {
+      if (cols <= 32) {  // a micro-tile
+        isa_avx512::store_tile(buf, ldc, rows, static_cast<int>(cols), row, j0, beta, stream);
+        return;
+      }
+    }
+#endif
+    for (std::int64_t r = 0; r < rows; ++r) store_run<I>(buf + r * ldc, row[r] + j0, cols, beta, stream);
+    return;
+  }
+  // Run by run along C's columns (a run of one element: a single conversion).
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* src = buf + r * ldc;
+    std::int64_t j = 0;
+    for_each_run(c_cols, j0, cols, [&](std::int64_t off, std::int64_t len) {
+      store_run<I>(src + j, row[r] + off, len, beta, stream && len > 1);
+      j += len;
+    });
+  }
+}
+
+// ---- tiles written while the next one computes ------------------------------------------------
+
+// Finished results on their way to C, for kernels that write them while computing the next
+// tile (Kernel::run_store): nv 16-value vectors per row, row r < rows taking src[r*ld + 16q]
+// to dst[r][16q], q < nv, converted to T, only the lanes in `head` for the first vector and
+// in `tail` for the last (masked lanes are neither read nor written); whole vectors go out
+// non-temporally when stream (then every dst[r] is aligned for it). nv == 0: nothing pending.
+// (The epilogue has been applied to src already; β is 0 on this path.)
+template <class T, int MR>
+struct PendingTile {
+  const float* src = nullptr;
+  std::int64_t ld = 0;
+  T* dst[MR] = {};
+  int rows = 0, nv = 0;
+  unsigned head = 0xffff, tail = 0xffff;
+  bool stream = false;
+};
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+// Vector q of row r of a pending tile: fp32 from the driver's buffer, converted to T with
+// store16's rounding (round to nearest even, NaN made quiet), masked by head and tail.
+template <class T, int MR>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending(const PendingTile<T, MR>& pt, int r, int q) {
+  const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
+  const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
+  store16(pt.dst[r] + 16 * q, v, m, pt.stream);
+}
+// Writes all of a pending tile now.
+template <class T, int MR>
+TESSEL_TARGET_AVX512 void flush_pending(const PendingTile<T, MR>& pt) {
+  for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
+    for (int q = 0; q < pt.nv; ++q) store_pending(pt, r, q);
+}
+
+// A kernel's walk over a pending tile's vectors, row by row, storing them one at a time
+// between its k steps (run_store).
+template <class T, int MR>
+class PendingCursor {
+ public:
+  explicit PendingCursor(const PendingTile<T, MR>& pt) : pt_(pt), rows_(pt.nv > 0 ? pt.rows : 0) {}
+  // The vectors in all.
+  int count() const { return rows_ * pt_.nv; }
+  bool more() const { return r_ < rows_; }
+  // Stores the next vector, if any.
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_next() {
+    if (r_ < rows_) {
+      store_pending(pt_, r_, q_);
+      if (++q_ == pt_.nv) q_ = 0, ++r_;
+    }
+  }
+  // Stores what is left.
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_rest() {
+    for (; r_ < rows_; ++r_, q_ = 0)
+      for (; q_ < pt_.nv; ++q_) store_pending(pt_, r_, q_);
+  }
+
+ private:
+  const PendingTile<T, MR>& pt_;
+  const int rows_;
+  int r_ = 0, q_ = 0;
+};
+}  // namespace isa_avx512
+#endif
+
+// The tiles of one MR-row strip on their way to C through a kernel's run_store: the whole
+// 16-value vectors of the strip's finished columns become the next pending tile, aligned in C
+// (so they can be non-temporal even when C's rows are not aligned). The first h columns (up to
+// the first aligned one) and the last few go out as masked vectors.
+template <class T, int MR>
+class SpreadStrip {
+ public:
+  // C's rows at the strip's first column; stream: the unit writes non-temporally.
+  SpreadStrip(T* const* crow, int rows, bool stream) : crow_(crow), rows_(rows), nt_(stream) {
+    std::int64_t h = 0;  // the first column where C's rows are vector-aligned
+    for (int r = 0; r < rows; ++r) {
+      const auto addr = reinterpret_cast<std::uintptr_t>(crow[r]);
+      const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(T) % 16) % 16);
+      if (r == 0) h = hr;
+      if (hr != h || addr % sizeof(T) != 0) nt_ = false;
+    }
+    if (!nt_) h = 0;
+    g0_ = h > 0 ? h - 16 : 0;
+  }
+
+  // The kernel has written the tile ending before column `avail` (and stored the previous
+  // pending tile, so pending is free): its finished whole vectors, or with last_tile
+  // everything left, become pending.
+  void tile_done(PendingTile<T, MR>& pending, const float* strip, std::int64_t ldc, std::int64_t avail,
+                 bool last_tile) {
+    pending.nv = 0;
+    // Vectors lie on the grid g0 + 16·q (aligned in C when streaming); the columns before
+    // done_ are stored or pending.
+    const std::int64_t e = last_tile ? avail : g0_ + (avail - g0_) / 16 * 16;
+    if (e <= done_) return;
+    const std::int64_t vs = g0_ + (done_ - g0_) / 16 * 16;
+    const auto nv = static_cast<int>((e - vs + 15) / 16);
+    pending.src = strip + vs, pending.ld = ldc, pending.rows = rows_, pending.nv = nv;
+    pending.head = (0xffffu << (done_ - vs)) & 0xffffu;
+    pending.tail = 0xffffu >> (16 * nv - (e - vs));
+    pending.stream = nt_;
+    for (int r = 0; r < rows_; ++r) pending.dst[r] = crow_[r] + vs;
+    done_ = e;
+  }
+
+ private:
+  T* const* crow_;
+  int rows_;
+  bool nt_;
+  std::int64_t g0_ = 0, done_ = 0;
+};
+
+TESSEL_SIMD_CODE_END
+}  // namespace detail
+TESSEL_NAMESPACE_END

@@ -1,0 +1,173 @@
+// Each micro-kernel on its own, as BLIS's test suite checks its micro-kernels: for every
+// kernel configuration the registry has for an element type (gemm/paths.hpp, the ones this
+// CPU runs), one register tile packed with the kernel's own packing and computed by
+// Kernel::run, against an fp64 reference loop, for depths around its unrolling and group
+// sizes:
+//   * C = A·B within the fp32 accumulation bound |ours − ref| ≤ 2·sqrt(kc)·2^-24·Σ|a·b|
+//     (+ the smallest subnormal), and padded rows/columns exactly 0;
+//   * accumulate: C += A·B on a C holding other values;
+//   * the declared extensions keep the contract (kernel_contract.hpp): run with a next-block
+//     prefetch gives the same bits; run_store gives the same tile bits as run and writes the
+//     pending tile exactly (each lane converted once; masked lanes untouched).
+#include <catch2/catch.hpp>
+
+#include <tessel/gemm/gemm.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/reference.hpp"
+
+namespace {
+
+using tessel::bfloat16;
+using tessel::float16;
+using tessel::detail::Axis;
+using tessel::detail::BlockPrefetch;
+using tessel::detail::Operand;
+using tessel::detail::PendingTile;
+
+// A 64-byte aligned float buffer (the contract's panels and C rows).
+struct Aligned {
+  std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
+  explicit Aligned(std::size_t n) : p(static_cast<float*>(std::aligned_alloc(64, (n * 4 + 63) / 64 * 64)), &std::free) {
+    std::memset(p.get(), 0, n * 4);
+  }
+  float* get() const { return p.get(); }
+};
+
+template <class Config>
+std::string label() {
+  using K = typename Config::Kernel;
+  return std::string(tessel::isa_name(K::isa)) + " " + std::to_string(K::MR) + "x" + std::to_string(K::NR) +
+         (K::features.own_panels ? " (own panels)" : "");
+}
+
+template <class K, class T>
+void pack_a(const Operand<const T>& a, std::int64_t rows, std::int64_t kc, float* out) {
+  if constexpr (K::features.own_panels) K::template pack_a<T>(a, 0, 0, rows, 0, kc, out);
+  else tessel::detail::pack_a<K::isa, K::MR>(a, 0, 0, rows, 0, kc, out);
+}
+template <class K, class T>
+void pack_b(const Operand<const T>& b, std::int64_t cols, std::int64_t kc, float* out) {
+  if constexpr (K::features.own_panels) K::template pack_b<T>(b, 0, 0, kc, 0, cols, out);
+  else tessel::detail::pack_b<K::isa, K::NR>(b, 0, 0, kc, 0, cols, out);
+}
+
+// One tile of Config's kernel for depth kc, rows × cols of it real (the rest padding).
+template <class Config, class T>
+void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint32_t seed) {
+  using K = typename Config::Kernel;
+  constexpr int MR = K::MR, NR = K::NR;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<T> A(static_cast<std::size_t>(rows * kc)), B(static_cast<std::size_t>(kc * cols));
+  for (auto& v : A) v = tessel::from_float<T>(dist(rng));
+  for (auto& v : B) v = tessel::from_float<T>(dist(rng));
+  const Operand<const T> a{A.data(), Axis::strided(0), Axis::strided(kc), Axis::strided(1)};
+  const Operand<const T> b{B.data(), Axis::strided(0), Axis::strided(cols), Axis::strided(1)};
+  Aligned ap(static_cast<std::size_t>(MR * kc)), bp(static_cast<std::size_t>(NR * kc));
+  pack_a<K>(a, rows, kc, ap.get());
+  pack_b<K>(b, cols, kc, bp.get());
+  const std::int64_t ldc = NR + 16;
+  Aligned c(static_cast<std::size_t>(MR * ldc)), c_acc(static_cast<std::size_t>(MR * ldc));
+  std::vector<float> old(static_cast<std::size_t>(MR * ldc));
+  for (auto& v : old) v = dist(rng);
+  std::memcpy(c_acc.get(), old.data(), old.size() * 4);
+  K::run(kc, ap.get(), bp.get(), c.get(), ldc, false);
+  K::run(kc, ap.get(), bp.get(), c_acc.get(), ldc, true);
+  std::int64_t bad = 0, bad_acc = 0, bad_pad = 0;
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      const float got = c.get()[i * ldc + j], got_acc = c_acc.get()[i * ldc + j];
+      if (i >= rows || j >= cols) {  // padding: zero panels give exact zeros
+        bad_pad += got != 0.0f;
+        continue;
+      }
+      double ref = 0, mag = 0;
+      for (std::int64_t p = 0; p < kc; ++p) {
+        const double x = double(float(A[i * kc + p])) * double(float(B[p * cols + j]));
+        ref += x, mag += std::abs(x);
+      }
+      const double tol = 2.0 * std::sqrt(double(kc)) * std::ldexp(mag, -24) + std::ldexp(1.0, -149);
+      bad += !(std::abs(got - ref) <= tol);
+      const double ref_acc = ref + old[i * ldc + j];
+      bad_acc += !(std::abs(got_acc - ref_acc) <= tol + std::ldexp(std::abs(ref_acc), -24));
+    }
+  INFO(label<Config>() << " " << tessel::dtype_name<T>() << " kc " << kc << " rows " << rows << " cols " << cols);
+  CHECK(bad == 0);
+  CHECK(bad_acc == 0);
+  CHECK(bad_pad == 0);
+
+  // Extensions: the same tile bits whatever else the kernel does meanwhile.
+  if constexpr (K::features.prefetches_next_block) {
+    Aligned c2(static_cast<std::size_t>(MR * ldc));
+    BlockPrefetch next{tessel::detail::block_lines(a, 0, 0, rows, 0, kc), tessel::detail::block_lines(b, 0, 0, kc, 0, cols)};
+    K::run(kc, ap.get(), bp.get(), c2.get(), ldc, false, &next);
+    CHECK(std::memcmp(c2.get(), c.get(), sizeof(float) * MR * ldc) == 0);
+  }
+  if constexpr (tessel::detail::spreads_stores_of<K, T>()) {
+    // A pending tile of MR rows × 3 vectors, the first and last masked, from an fp32 source.
+    constexpr int nv = 3;
+    std::vector<float> src(static_cast<std::size_t>(MR * 16 * nv));
+    for (auto& v : src) v = dist(rng) * 100.0f;
+    std::vector<T> out(static_cast<std::size_t>(MR * 16 * nv)), out0;
+    for (auto& v : out) v = tessel::from_float<T>(-5.0f);
+    out0 = out;
+    PendingTile<T, MR> pt;
+    pt.src = src.data(), pt.ld = 16 * nv, pt.rows = MR, pt.nv = nv;
+    pt.head = 0xfff0u, pt.tail = 0x00ffu;
+    for (int r = 0; r < MR; ++r) pt.dst[r] = out.data() + r * 16 * nv;
+    Aligned c3(static_cast<std::size_t>(MR * ldc));
+    K::template run_store<T>(kc, ap.get(), bp.get(), c3.get(), ldc, false, pt);
+    CHECK(std::memcmp(c3.get(), c.get(), sizeof(float) * MR * ldc) == 0);
+    std::int64_t wrong = 0;
+    for (int r = 0; r < MR; ++r)
+      for (int x = 0; x < 16 * nv; ++x) {
+        const bool lane = (x >= 16 || ((pt.head >> x) & 1)) && (x < 16 * (nv - 1) || ((pt.tail >> (x - 16 * (nv - 1))) & 1));
+        const T want = lane ? tessel::from_float<T>(src[r * 16 * nv + x]) : out0[r * 16 * nv + x];
+        wrong += std::memcmp(&out[r * 16 * nv + x], &want, sizeof(T)) != 0;
+      }
+    CHECK(wrong == 0);
+  }
+}
+
+template <class T>
+void check_every_kernel() {
+  int kernels = 0;
+  tessel::detail::for_each_kernel_config<T>([&]<class Config>() {
+    using K = typename Config::Kernel;
+    ++kernels;
+    std::uint32_t seed = 1;
+    for (std::int64_t kc : {1, 2, 3, 4, 7, 15, 16, 17, 31, 32, 33, 64, 100})
+      check_tile<Config, T>(kc, K::MR, K::NR, seed++);
+    check_tile<Config, T>(9, K::MR - 1, K::NR - 3, seed++);  // edge tiles: padded rows and columns
+    check_tile<Config, T>(40, 1, 1, seed++);
+  });
+  CHECK(kernels >= static_cast<int>(tessel::available_isas().size()));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("micro-kernels: every registered kernel against fp64, on its own", "[gemm][kernels]", float, float16,
+                   bfloat16) {
+  check_every_kernel<TestType>();
+}
+
+TEST_CASE("micro-kernels: every kernel keeps the contract", "[gemm][kernels]") {
+  // check_micro_kernel is a static_assert per requirement; instantiating it for every kernel
+  // of every compiled path compiles only if all keep the contract.
+  int kernels = 0;
+  tessel::detail::for_each_kernel_config<bfloat16>([&]<class Config>() {
+    static_assert(tessel::detail::check_micro_kernel<typename Config::Kernel, bfloat16>());
+    static_assert(tessel::detail::MicroKernel<typename Config::Kernel>);
+    ++kernels;
+  });
+  CHECK(kernels >= 1);
+}
