@@ -22,21 +22,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <random>
 #include <vector>
 
 namespace {
 
 using tessel::Tensor;
-
-struct Random {  // splitmix64: the same data on every platform
-  std::uint64_t state;
-  double uniform() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-  }
-};
 
 // ---- the fp64 check: plain loops over the positions p of [P, features] arrays
 
@@ -100,10 +91,12 @@ bool check(const char* what, double err) {
 int main() {
   constexpr std::int64_t B = 8, S = 256, C = 30, in = 20, mid = 30, out = 40;
   constexpr std::int64_t P = B * S * C;  // positions: every index of the leading dimensions
-  Random rng{42};
+  // Data uniform in [-1, 1) from 24 random bits each (std::mt19937 is the same everywhere).
+  std::mt19937 rng(42);
+  auto uniform = [&] { return static_cast<float>(static_cast<double>(rng() >> 8) * 0x1p-23 - 1.0); };
   Tensor<float, 4> x({B, S, C, in}), target({B, S, C, out});
-  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(2 * rng.uniform() - 1);
-  for (std::int64_t i = 0; i < target.numel(); ++i) target.data()[i] = static_cast<float>(2 * rng.uniform() - 1);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = uniform();
+  for (std::int64_t i = 0; i < target.numel(); ++i) target.data()[i] = uniform();
 
   tessel::Linear<float> layer1(in, mid, true, /*seed=*/1), layer2(mid, out, true, /*seed=*/2);
   std::printf("tessel example: Linear(%lld, %lld) then Linear(%lld, %lld) on x [%lld, %lld, %lld, %lld] (isa %.*s)\n",
