@@ -94,8 +94,15 @@ constexpr EinsumEquation parse_einsum(std::string_view eq) {
     r.error_at = at;
     return r;
   };
-  const std::size_t arrow = eq.find("->");
-  const std::size_t lhs_end = arrow == std::string_view::npos ? eq.size() : arrow;
+  // (Searched by hand: string_view::find is not a constant expression on a template
+  // argument's characters under GCC's -fsanitize=undefined.)
+  std::size_t arrow = eq.size();
+  for (std::size_t i = 0; i + 1 < eq.size(); ++i)
+    if (eq[i] == '-' && eq[i + 1] == '>') {
+      arrow = i;
+      break;
+    }
+  const std::size_t lhs_end = arrow;
   r.operands = 1;
   for (std::size_t i = 0; i < lhs_end; ++i) {
     const char ch = eq[i];
@@ -125,7 +132,7 @@ constexpr EinsumEquation parse_einsum(std::string_view eq) {
     ++r.count[static_cast<std::size_t>(label)];
   }
 
-  if (arrow == std::string_view::npos) {
+  if (arrow == eq.size()) {
     // Implicit output: ellipsis dimensions first, then the labels that occur once, in order.
     if (r.any_input_ellipsis()) r.output.push(kEinsumEllipsis);
     for (int label = 0; label < kEinsumLetters; ++label)
