@@ -157,9 +157,9 @@ void BM_tessel(benchmark::State& state, Layout l, int threads) {
   Buffers<T> buf(l);
   GemmProblem<T> p;
   p.batch = l.g, p.m = l.m, p.n = l.n, p.k = l.k, p.threads = threads;
-  p.a = Operand<const T>{buf.a.data(), l.a_bs, Axis::strided(l.a_rs), Axis::strided(l.a_cs)};
-  p.b = Operand<const T>{buf.b.data(), l.b_bs, Axis::strided(l.b_rs), Axis::strided(l.b_cs)};
-  p.c = Operand<T>{buf.c.data(), l.c_bs, Axis::strided(l.c_rs), Axis::strided(l.c_cs)};
+  p.a = Operand<const T>{buf.a.data(), Axis::strided(l.a_bs), Axis::strided(l.a_rs), Axis::strided(l.a_cs)};
+  p.b = Operand<const T>{buf.b.data(), Axis::strided(l.b_bs), Axis::strided(l.b_rs), Axis::strided(l.b_cs)};
+  p.c = Operand<T>{buf.c.data(), Axis::strided(l.c_bs), Axis::strided(l.c_rs), Axis::strided(l.c_cs)};
   timed<T>(state, l, threads, [&] { tessel::detail::gemm(p); });
   state.SetLabel(std::string(tessel::active_isa()));
 }

@@ -61,7 +61,7 @@ TEST_CASE("block_lines: rows contiguous (row-major), unaligned start", "[gemm][p
   std::vector<float> data(64 * 1000 + 64);
   const float* base = data.data() + 3;  // not line-aligned
   const std::int64_t ld = 1000;
-  Operand<const float> op{base, 0, Axis::strided(ld), Axis::strided(1)};
+  Operand<const float> op{base, Axis::strided(0), Axis::strided(ld), Axis::strided(1)};
   for (auto [i0, ni, j0, nj] : {std::array<std::int64_t, 4>{0, 14, 0, 256}, {5, 9, 13, 1}, {2, 30, 7, 301}}) {
     const auto got = walk(block_lines(op, 0, i0, ni, j0, nj));
     check_walk(got,
@@ -73,7 +73,7 @@ TEST_CASE("block_lines: columns contiguous (a transposed operand), batch offset"
   std::vector<std::uint16_t> data(3 * 4096 + 64);
   const std::uint16_t* base = data.data() + 1;
   const std::int64_t ld = 40, batch = 4096;  // element (i, j) at j·ld + i, runs of 2-byte elements
-  Operand<const std::uint16_t> op{base, batch, Axis::strided(1), Axis::strided(ld)};
+  Operand<const std::uint16_t> op{base, Axis::strided(batch), Axis::strided(1), Axis::strided(ld)};
   const auto got = walk(block_lines(op, 2, 3, 37, 10, 50));
   check_walk(got, expected_lines(3, 37, 10, 50, false,
                                  [&](std::int64_t i, std::int64_t j) { return base + 2 * batch + j * ld + i; }));
@@ -83,12 +83,12 @@ TEST_CASE("block_lines: gathered rows and split axes", "[gemm][prefetch]") {
   std::vector<float> data(50 * 512);
   const float* base = data.data();
   const std::vector<std::int64_t> index{7, 0, 41, 3, 3, 19};
-  Operand<const float> gathered{base, 0, Axis{512, 0, 0, index.data()}, Axis::strided(1)};
+  Operand<const float> gathered{base, Axis::strided(0), Axis::strided(512).with_index(index.data()), Axis::strided(1)};
   check_walk(
       walk(block_lines(gathered, 0, 1, 5, 17, 100)),
       expected_lines(1, 5, 17, 100, true, [&](std::int64_t i, std::int64_t j) { return base + index[i] * 512 + j; }));
   // Rows as [4, 6] with strides (3000, 500): row i at (i / 6)·3000 + (i % 6)·500.
-  Operand<const float> split{base, 0, Axis{500, 6, 3000, nullptr}, Axis::strided(1)};
+  Operand<const float> split{base, Axis::strided(0), Axis::of({4, 6}, {3000, 500}), Axis::strided(1)};
   check_walk(walk(block_lines(split, 0, 4, 9, 0, 64)),
              expected_lines(4, 9, 0, 64, true,
                             [&](std::int64_t i, std::int64_t j) { return base + (i / 6) * 3000 + (i % 6) * 500 + j; }));
@@ -96,17 +96,17 @@ TEST_CASE("block_lines: gathered rows and split axes", "[gemm][prefetch]") {
 
 TEST_CASE("block_lines: no unit-stride axis, or an empty block, gives no lines", "[gemm][prefetch]") {
   std::vector<float> data(1000);
-  Operand<const float> strided{data.data(), 0, Axis::strided(20), Axis::strided(2)};
+  Operand<const float> strided{data.data(), Axis::strided(0), Axis::strided(20), Axis::strided(2)};
   CHECK(block_lines(strided, 0, 0, 4, 0, 4).done());
-  Operand<const float> rows{data.data(), 0, Axis::strided(20), Axis::strided(1)};
+  Operand<const float> rows{data.data(), Axis::strided(0), Axis::strided(20), Axis::strided(1)};
   CHECK(block_lines(rows, 0, 0, 4, 0, 0).done());
   CHECK(block_lines(rows, 0, 0, 0, 0, 4).done());
 }
 
 TEST_CASE("BlockPrefetch: A's lines, then B's, one per step", "[gemm][prefetch]") {
   std::vector<float> a(256), b(256);
-  Operand<const float> op_a{a.data(), 0, Axis::strided(16), Axis::strided(1)};
-  Operand<const float> op_b{b.data(), 0, Axis::strided(16), Axis::strided(1)};
+  Operand<const float> op_a{a.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
+  Operand<const float> op_b{b.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
   BlockPrefetch next{block_lines(op_a, 0, 0, 2, 0, 16), block_lines(op_b, 0, 0, 3, 0, 16)};
   const auto a_lines = walk(next.a).size(), b_lines = walk(next.b).size();
   std::size_t steps = 0;

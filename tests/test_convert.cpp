@@ -1,6 +1,6 @@
 // Tests of tessel/simd/convert.hpp: every ISA path's bulk conversions give exactly the bits
 // of the scalar definitions in core/dtype.hpp (all 65536 patterns to float; NaN, Inf,
-// subnormals, rounding ties and random floats back; add and stream variants; odd lengths and
+// subnormals, rounding ties and random floats back; beta (0, 1, other) and stream variants; odd lengths and
 // unaligned pointers).
 #include <catch2/catch.hpp>
 
@@ -79,7 +79,7 @@ void check_to_float(Isa isa) {
 template <class T>
 void check_from_float(Isa isa, const std::vector<float>& values) {
   std::mt19937 rng(3);
-  for (bool add : {false, true}) {
+  for (float beta : {0.0f, 1.0f, 0.625f}) {
     for (bool stream : {false, true}) {
       for (std::int64_t offset : {0, 1, 5}) {
         for (std::int64_t n : {std::int64_t(values.size()) - 8, std::int64_t{1}, std::int64_t{7}, std::int64_t{31}}) {
@@ -87,16 +87,17 @@ void check_from_float(Isa isa, const std::vector<float>& values) {
           for (auto& d : dst) d = tessel::from_float<T>(std::uniform_real_distribution<float>(-4, 4)(rng));
           expect = dst;
           for (std::int64_t i = 0; i < n; ++i) {
-            // Without add the value is converted as it is (a signalling NaN + 0 would be quiet).
-            expect[i + offset] = add ? tessel::from_float<T>(values[i] + static_cast<float>(expect[i + offset]))
-                                     : tessel::from_float<T>(values[i]);
+            // With beta = 0 the value is converted as it is (a signalling NaN + 0 would be quiet).
+            const float old = static_cast<float>(expect[i + offset]);
+            const float v = beta == 0.0f ? values[i] : beta == 1.0f ? values[i] + old : std::fma(beta, old, values[i]);
+            expect[i + offset] = tessel::from_float<T>(v);
           }
-          tessel::detail::convert_from_float(isa, values.data(), dst.data() + offset, n, add, stream);
-          if (stream) _mm_sfence();
+          tessel::detail::convert_from_float(isa, values.data(), dst.data() + offset, n, beta, stream);
+          if (stream) tessel::detail::streaming_store_fence();
           std::int64_t bad = 0;
           for (std::size_t i = 0; i < dst.size(); ++i) bad += bits(dst[i]) != bits(expect[i]);
-          INFO(tessel::isa_name(isa) << " " << tessel::dtype_name<T>() << " n " << n << " offset " << offset << " add "
-                                     << add << " stream " << stream);
+          INFO(tessel::isa_name(isa) << " " << tessel::dtype_name<T>() << " n " << n << " offset " << offset << " beta "
+                                     << beta << " stream " << stream);
           CHECK(bad == 0);
         }
       }
@@ -113,7 +114,7 @@ TEST_CASE("convert: all 65536 float16/bfloat16 patterns to float, every path", "
   }
 }
 
-TEST_CASE("convert: floats back to every type, every path, add and stream variants", "[convert]") {
+TEST_CASE("convert: floats back to every type, every path, beta and stream variants", "[convert]") {
   const auto values = interesting_floats();
   for (Isa isa : available_isas()) {
     check_from_float<float16>(isa, values);

@@ -55,20 +55,6 @@ Tile tile_of(Isa isa) {
 }
 
 
-template <class T>
-void sweep(Isa isa, const std::vector<unsigned>& layouts, const std::vector<Shape>& shapes) {
-  std::uint32_t seed = 1;
-  for (unsigned l : layouts)
-    for (const Shape& s : shapes) run_case<T>(isa, l, s, 1, seed++);
-}
-
-std::vector<unsigned> all_layouts() {
-  return {kPlain,       kTransA,          kTransB,          kGatherRows,         kGatherK,
-          kScatterC,    kAccumulate,      kMerged,          kStrided,            kTransA | kTransB | kStrided,
-          kGatherRows | kGatherK | kScatterC | kAccumulate, kMerged | kGatherK | kStrided | kAccumulate,
-          kTransA | kGatherRows | kScatterC, kTransB | kGatherK | kSharedB, kStrided | kSharedB | kAccumulate};
-}
-
 // Sizes aimed at the tile and block edges of the path.
 std::vector<Shape> edge_shapes(Tile t) {
   const std::int64_t mr = t.mr, nr = t.nr, kc = t.kc;
@@ -123,9 +109,9 @@ TEST_CASE("gemm: every path gives the same bits as itself across block-size edge
       for (std::int64_t x = 0; x < k * n; ++x) B[x] = float(int(x % 5) - 2);
       GemmProblem<float> p;
       p.m = m, p.n = n, p.k = k;
-      p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-      p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
-      p.c = {C.data(), 0, Axis::strided(n), Axis::strided(1)};
+      p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+      p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
+      p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
       tessel::detail::gemm_on(isa, p);
       std::int64_t bad = 0;
       for (std::int64_t i = 0; i < m; ++i)
@@ -163,9 +149,9 @@ std::pair<std::vector<T>, std::vector<T>> as_given_and_transposed(std::int64_t b
   GemmProblem<T> p;
   p.batch = batch, p.m = m, p.n = n, p.k = k;
   // A row-major, or stored k-major like A3ᵀ in dW1 = A3ᵀ·dO3.
-  p.a = {A.data(), m * k, trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
-  p.b = {B.data(), k * n, Axis::strided(n), Axis::strided(1)};
-  p.c = {C1.data(), m * n, Axis::strided(n), Axis::strided(1)};
+  p.a = {A.data(), Axis::strided(m * k), trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
+  p.b = {B.data(), Axis::strided(k * n), Axis::strided(n), Axis::strided(1)};
+  p.c = {C1.data(), Axis::strided(m * n), Axis::strided(n), Axis::strided(1)};
   tessel::detail::run_gemm_as_given<Kernel>(p);
   p.c.data = C2.data();
   tessel::detail::run_gemm_as_given<Kernel>(tessel::detail::transposed(p));

@@ -57,20 +57,6 @@ std::int64_t kc_of() {
                                        tessel::cpu_features()).kc;
 }
 
-void sweep(const std::vector<unsigned>& layouts, const std::vector<Shape>& shapes) {
-  std::uint32_t seed = 1;
-  for (unsigned l : layouts)
-    for (const Shape& s : shapes) run_case<bfloat16>(Isa::avx512, l, s, 1, seed++);
-}
-
-std::vector<unsigned> all_layouts() {
-  return {kPlain,       kTransA,          kTransB,          kGatherRows,         kGatherK,
-          kScatterC,    kAccumulate,      kMerged,          kStrided,            kTransA | kTransB | kStrided,
-          kGatherRows | kGatherK | kScatterC | kAccumulate, kMerged | kGatherK | kStrided | kAccumulate,
-          kTransA | kGatherRows | kScatterC, kTransB | kGatherK | kSharedB, kStrided | kSharedB | kAccumulate,
-          kTransA | kGatherK,  kTransB | kStrided};
-}
-
 std::vector<Shape> edge_shapes() {
   const std::int64_t mr = Avx512Bf16Kernel::MR, nr = Avx512Bf16Kernel::NR, kc = kc_of();
   return {{1, 1, 1, 1},        {1, mr - 1, nr + 1, 7},  {1, mr + 1, nr - 1, 13},  {2, mr, nr, 1},
@@ -89,7 +75,7 @@ TEST_CASE("gemm bf16 (vdpbf16ps): every layout and edge size against fp64", "[ge
   }
   RouteGuard route(Bf16Route::dpbf16);
   REQUIRE(tessel::detail::bf16_route() == Bf16Route::dpbf16);
-  sweep(all_layouts(), edge_shapes());
+  sweep<bfloat16>(Isa::avx512, all_layouts(), edge_shapes());
 }
 
 TEST_CASE("gemm bf16 (vdpbf16ps): primes and multi-block sizes", "[gemm][bf16]") {
@@ -100,9 +86,10 @@ TEST_CASE("gemm bf16 (vdpbf16ps): primes and multi-block sizes", "[gemm][bf16]")
   RouteGuard route(Bf16Route::dpbf16);
   // (257 and 470 rows: more than the 224 rows pack_a_k_major stages at a time.)
   const std::vector<Shape> shapes = {{2, 67, 131, 97}, {1, 257, 61, 211}, {3, 37, 263, 64}, {1, 45, 70, 1001}, {1, 470, 45, 700}};
-  sweep({kPlain, kTransA | kGatherK, kTransA | kStrided, kTransB | kScatterC | kAccumulate, kMerged | kSharedB,
-         kGatherRows | kStrided},
-        shapes);
+  sweep<bfloat16>(Isa::avx512,
+                  {kPlain, kTransA | kGatherK, kTransA | kStrided, kTransB | kScatterC | kAccumulate, kMerged | kSharedB,
+                   kGatherRows | kStrided, kGroups | kTransA, kGroups | kBatchGroups},
+                  shapes);
 }
 
 TEST_CASE("gemm bf16 (vdpbf16ps): one and two threads give the same bits", "[gemm][bf16][threads]") {
@@ -150,10 +137,11 @@ std::vector<bfloat16> exact_store_case(const StoreCase& t, int threads, std::int
   for (auto& v : C) v = t.accumulate ? bfloat16(float(small(rng) * 64)) : bfloat16(-777.0f);
   const std::vector<bfloat16> C0 = C;
   GemmProblem<bfloat16> p;
-  p.batch = t.batch, p.m = t.m, p.n = t.n, p.k = t.k, p.threads = threads, p.accumulate = t.accumulate;
-  p.a = {A.data(), a_bs, Axis::strided(t.k), Axis::strided(1)};
-  p.b = {B.data(), b_bs, Axis::strided(t.n), Axis::strided(1)};
-  p.c = {C.data() + t.c_off, c_bs, Axis::strided(t.ldc), Axis::strided(t.col_stride)};
+  p.batch = t.batch, p.m = t.m, p.n = t.n, p.k = t.k, p.threads = threads;
+  p.epilogue.beta = t.accumulate ? 1.0f : 0.0f;
+  p.a = {A.data(), Axis::strided(a_bs), Axis::strided(t.k), Axis::strided(1)};
+  p.b = {B.data(), Axis::strided(b_bs), Axis::strided(t.n), Axis::strided(1)};
+  p.c = {C.data() + t.c_off, Axis::strided(c_bs), Axis::strided(t.ldc), Axis::strided(t.col_stride)};
   tessel::detail::gemm_on(Isa::avx512, p);
   std::vector<char> written(C.size(), 0);
   std::int64_t bad = 0;
@@ -238,9 +226,9 @@ TEST_CASE("gemm bf16: small-integer products are exact on both routes", "[gemm][
       for (std::int64_t x = 0; x < k * n; ++x) B[x] = bfloat16(float(int(x % 5) - 2));
       GemmProblem<bfloat16> p;
       p.m = m, p.n = n, p.k = k;
-      p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-      p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
-      p.c = {C.data(), 0, Axis::strided(n), Axis::strided(1)};
+      p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+      p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
+      p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
       tessel::detail::gemm_on(tessel::cpu_features().best_isa(), p);
       std::int64_t bad = 0;
       for (std::int64_t i = 0; i < m; ++i)
@@ -262,7 +250,7 @@ TEST_CASE("gemm bf16: the fma route still passes the layouts when forced", "[gem
   }
   RouteGuard route(Bf16Route::fma);
   REQUIRE(tessel::detail::bf16_route() == Bf16Route::fma);
-  sweep({kPlain, kTransA, kTransB, kGatherK | kScatterC | kAccumulate}, edge_shapes());
+  sweep<bfloat16>(Isa::avx512, {kPlain, kTransA, kTransB, kGatherK | kScatterC | kAccumulate, kGroups}, edge_shapes());
 }
 
 TEST_CASE("gemm bf16: the route choice", "[gemm][bf16]") {
@@ -311,9 +299,9 @@ struct DotProblem {
     const auto k = static_cast<std::int64_t>(a.size());
     for (std::int64_t q = 0; q < k; ++q) A.push_back(bfloat16(a[q])), B.push_back(bfloat16(b[q]));
     p.m = 1, p.n = 1, p.k = k;
-    p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-    p.b = {B.data(), 0, Axis::strided(1), Axis::strided(1)};
-    p.c = {&C, 0, Axis::strided(1), Axis::strided(1)};
+    p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+    p.b = {B.data(), Axis::strided(0), Axis::strided(1), Axis::strided(1)};
+    p.c = {&C, Axis::strided(0), Axis::strided(1), Axis::strided(1)};
   }
   DotProblem(const DotProblem&) = delete;  // p points into this object
 };
@@ -372,10 +360,10 @@ TEST_CASE("gemm bf16: inputs >= 2^-40 take the dpbf16 route, exactly", "[gemm][b
   }
   GemmProblem<bfloat16> p;
   p.m = m, p.n = n, p.k = k;
-  p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-  p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
+  p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+  p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
   std::vector<bfloat16> C(m * n);
-  p.c = {C.data(), 0, Axis::strided(n), Axis::strided(1)};
+  p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
   CHECK(tessel::detail::bf16_inputs_dpbf16_safe(p));
   CHECK(tessel::detail::bf16_route_for(p) == tessel::detail::bf16_route());
   const char* env = std::getenv("TESSEL_BF16_ROUTE");
@@ -419,17 +407,17 @@ TEST_CASE("gemm bf16: NaN and Inf behave the same on both routes", "[gemm][bf16]
   std::vector<bfloat16> C1(m * n), C2(m * n);
   GemmProblem<bfloat16> p;
   p.m = m, p.n = n, p.k = k;
-  p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-  p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
+  p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+  p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
   CHECK(tessel::detail::bf16_inputs_dpbf16_safe(p));  // NaN and Inf pass the guard
   {
     RouteGuard route(Bf16Route::fma);
-    p.c = {C1.data(), 0, Axis::strided(n), Axis::strided(1)};
+    p.c = {C1.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
     tessel::detail::gemm_on(Isa::avx512, p);
   }
   {
     RouteGuard route(Bf16Route::dpbf16);
-    p.c = {C2.data(), 0, Axis::strided(n), Axis::strided(1)};
+    p.c = {C2.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
     tessel::detail::gemm_on(Isa::avx512, p);
   }
   std::int64_t diff = 0, nans = 0, infs = 0;
@@ -467,9 +455,9 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
       {"rows contiguous, shared", R1, C1, Axis::strided(C1 + 3), Axis::strided(1), 0},
       {"cols contiguous", R2, C2, Axis::strided(1), Axis::strided(R2 + 2), -1},
       {"strided", 5, 37, Axis::strided(2 * 37 + 3), Axis::strided(2), -1},
-      {"gathered rows", 4, 65, Axis{65 + 1, 0, 0, idx.data()}, Axis::strided(1), -1},
-      {"gathered cols", 4, 33, Axis::strided(2), Axis{1, 0, 0, idx.data()}, -1},
-      {"merged rows", 5, 40, Axis{41, 2, 3 * 41, nullptr}, Axis::strided(1), -1},
+      {"gathered rows", 4, 65, Axis::strided(65 + 1).with_index(idx.data()), Axis::strided(1), -1},
+      {"gathered cols", 4, 33, Axis::strided(2), Axis::strided(1).with_index(idx.data()), -1},
+      {"merged rows", 5, 40, Axis::of({20, 2}, {3 * 41, 41}), Axis::strided(1), -1},
       // Batches that are column blocks of the same rows (multi-head A1), which the scan
       // merges into runs across batches and rows: tiling the rows exactly, with unread gaps
       // between rows, overlapping, and with unread gaps between batches.
@@ -499,14 +487,14 @@ TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only t
     for (int as_b = 0; as_b < 2; ++as_b) {
       GemmProblem<bfloat16> p;
       p.batch = batch;
-      const Operand<const bfloat16> op{X.data(), bs, l.rows, l.cols};
+      const Operand<const bfloat16> op{X.data(), Axis::strided(bs), l.rows, l.cols};
       if (!as_b) {
         p.m = l.R, p.k = l.C, p.n = 4;
         p.a = op;
-        p.b = {ones.data(), 0, Axis::strided(4), Axis::strided(1)};
+        p.b = {ones.data(), Axis::strided(0), Axis::strided(4), Axis::strided(1)};
       } else {
         p.k = l.R, p.n = l.C, p.m = 4;
-        p.a = {ones.data(), 0, Axis::strided(l.R), Axis::strided(1)};
+        p.a = {ones.data(), Axis::strided(0), Axis::strided(l.R), Axis::strided(1)};
         p.b = op;
       }
       std::int64_t wrong = 0, w = 0;
@@ -534,12 +522,12 @@ TEST_CASE("gemm bf16: the guard's answer does not depend on the thread count", "
   std::vector<bfloat16> A(static_cast<std::size_t>(M * G * K), bfloat16(0.5f)), B(static_cast<std::size_t>(G * K * N), bfloat16(2.0f));
   GemmProblem<bfloat16> heads;
   heads.batch = G, heads.m = M, heads.n = N, heads.k = K;
-  heads.a = {A.data(), K, Axis::strided(G * K), Axis::strided(1)};
-  heads.b = {B.data(), K * N, Axis::strided(1), Axis::strided(K)};
+  heads.a = {A.data(), Axis::strided(K), Axis::strided(G * K), Axis::strided(1)};
+  heads.b = {B.data(), Axis::strided(K * N), Axis::strided(1), Axis::strided(K)};
   GemmProblem<bfloat16> whole = heads;
   whole.batch = 1, whole.k = G * K;
-  whole.a = {A.data(), 0, Axis::strided(G * K), Axis::strided(1)};
-  whole.b = {B.data(), 0, Axis::strided(1), Axis::strided(G * K)};
+  whole.a = {A.data(), Axis::strided(0), Axis::strided(G * K), Axis::strided(1)};
+  whole.b = {B.data(), Axis::strided(0), Axis::strided(1), Axis::strided(G * K)};
   const std::int64_t n = M * G * K;
   for (GemmProblem<bfloat16>* p : {&heads, &whole}) {
     for (std::int64_t pos : {std::int64_t{-1}, std::int64_t{0}, n / 2 - 1, n / 2, n / 2 + 1, n / 3, n - K, n - 1}) {
@@ -613,10 +601,11 @@ TEST_CASE("gemm bf16: a tiny value in any one block sends the whole call to the 
   auto run = [&](bool accumulate, int threads, Bf16Route r, bool automatic) {
     std::vector<bfloat16> C(m * n, bfloat16(0.5f));
     GemmProblem<bfloat16> p;
-    p.m = m, p.n = n, p.k = k, p.threads = threads, p.accumulate = accumulate;
-    p.a = {A.data(), 0, Axis::strided(k), Axis::strided(1)};
-    p.b = {B.data(), 0, Axis::strided(n), Axis::strided(1)};
-    p.c = {C.data(), 0, Axis::strided(n), Axis::strided(1)};
+    p.m = m, p.n = n, p.k = k, p.threads = threads;
+    p.epilogue.beta = accumulate ? 1.0f : 0.0f;
+    p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
+    p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
+    p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
     if (automatic) {
       tessel::detail::gemm_on(Isa::avx512, p);
     } else {

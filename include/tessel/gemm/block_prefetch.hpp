@@ -25,7 +25,7 @@ namespace detail {
 // strided axis, each the contiguous stretch of the block along the unit-stride axis.
 struct LineRuns {
   const char* base = nullptr;  // the block's first element along the unit axis, index 0 of `axis`
-  Axis axis;                   // the strided axis (index lists and split axes included)
+  Axis axis;                   // the strided axis (index lists and several dimensions included)
   std::int64_t elem_bytes = 0, run_bytes = 0;
   std::int64_t first = 0, runs = 0;  // the block's indices [first, first + runs) along `axis`
   // Cursor: the next line of the current run to prefetch, and the end of the run's bytes.
@@ -56,7 +56,7 @@ LineRuns block_lines(const Operand<const T>& op, std::int64_t g, std::int64_t i,
                      std::int64_t nj) {
   LineRuns l;
   l.elem_bytes = static_cast<std::int64_t>(sizeof(T));
-  const T* base = op.batch(g);
+  const T* base = op.matrix(g);
   if (op.cols.is_unit()) {
     l.base = reinterpret_cast<const char*>(base + j), l.axis = op.rows, l.first = i, l.runs = ni;
     l.run_bytes = nj * l.elem_bytes;

@@ -31,11 +31,8 @@
 #include "blocking.hpp"
 #include "pack.hpp"
 #include "problem.hpp"
+#include "store.hpp"
 #include "workspace.hpp"
-
-#if defined(TESSEL_HAVE_X86_TARGETS)
-#include <immintrin.h>
-#endif
 
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
@@ -105,19 +102,6 @@ inline constexpr bool kernel_spreads_stores = [] {
   else return false;
 }();
 
-// C = A·B computed as Cᵀ = Bᵀ·Aᵀ: the same products summed in the same order (a·b = b·a
-// exactly, and the k blocks do not change), so the same bits; only the roles of the tile's
-// rows and columns change.
-template <class T>
-GemmProblem<T> transposed(const GemmProblem<T>& p) {
-  GemmProblem<T> t = p;
-  t.m = p.n, t.n = p.m;
-  t.a = Operand<const T>{p.b.data, p.b.batch_stride, p.b.cols, p.b.rows};
-  t.b = Operand<const T>{p.a.data, p.a.batch_stride, p.a.cols, p.a.rows};
-  t.c = Operand<T>{p.c.data, p.c.batch_stride, p.c.cols, p.c.rows};
-  return t;
-}
-
 // Whether Cᵀ = Bᵀ·Aᵀ fills the MR×NR tiles enough better to pay for packing the other way:
 // m = 30 rows pad to 42 in 14-row tiles but to 32 in 32-column ones. Only for a long k,
 // where storing C (then along its columns) is a small part of the work, and only for a
@@ -165,7 +149,9 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
   const std::int64_t c_bytes = p.batch * p.m * p.n * static_cast<std::int64_t>(sizeof(T));
   const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : (1 << 20);
   const std::int64_t llc = std::min(cpu.l3 > 0 ? cpu.l3 : 16 * l2, 16 * l2);
-  const bool stream = c_bytes > llc && !p.accumulate;
+  const Epilogue<T>& epilogue = p.epilogue;
+  const float beta = epilogue.beta;
+  const bool stream = c_bytes > llc && !epilogue.reads_c();
   // Leading dimension of the fp32 buffers: 16-float aligned rows, plus one cache line so rows
   // a power of two apart do not all fall in one L1 set.
   const std::int64_t ldc = round_up(bk.nc, 16) + 16;
@@ -201,22 +187,26 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
     const std::int64_t j0 = jb * bk.nc, nc = std::min(bk.nc, p.n - j0);
     const std::int64_t mc_pad = round_up(mc, MR), nc_pad = round_up(nc, NR);
     if (p.k == 0) {
-      float* cbuf = ws.c.floats(mc_pad * ldc);
+      float* cbuf = ws.c.floats(mc_pad * ldc + epilogue_floats(mc, nc));
       for (std::int64_t r = 0; r < mc; ++r) std::fill(cbuf + r * ldc, cbuf + r * ldc + nc, 0.0f);
-      store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, p.accumulate, stream);
+      const EpilogueBlock epi = prepare_epilogue(epilogue, i0, mc, j0, nc, cbuf + mc_pad * ldc);
+      if (epi.active) apply_epilogue<I>(cbuf, ldc, mc, nc, epi, 0, 0);
+      store_block<I>(cbuf, ldc, mc, nc, p.c, g, i0, j0, beta, stream);
       return;
     }
     // With one k block the tiles of a row panel go from the kernel to C through an MR-row
     // strip buffer; with several, the unit keeps an fp32 block and the last k block stores.
     const bool one_block = bk.k_blocks == 1;
     // (16 floats in front: a pending head vector may start up to 15 columns before the strip.)
-    float* cbuf = ws.c.floats(16 + (one_block ? MR : mc_pad) * ldc) + 16;
+    const std::int64_t cbuf_floats = (one_block ? MR : mc_pad) * ldc;
+    float* cbuf = ws.c.floats(16 + cbuf_floats + epilogue_floats(mc, nc)) + 16;
+    const EpilogueBlock epi = prepare_epilogue(epilogue, i0, mc, j0, nc, cbuf + cbuf_floats);
     // Spread stores (kSpread): each tile's results are written to C while the next tile
     // computes, as whole 16-value vectors aligned in C (so they can be non-temporal even when
     // C's rows are not aligned): the `done` columns of a panel's strip are in C or pending,
     // the first h (up to the first aligned column) and the last few go out ordinarily.
-    const bool spread = kSpread && p.c.cols.is_unit() && !p.accumulate;
-    T* const c_base = p.c.batch(g);
+    const bool spread = kSpread && p.c.cols.is_unit() && !epilogue.reads_c();
+    T* const c_base = p.c.matrix(g);
     PendingTile<T, MR> pending;
     // B's column block is packed once for all k when it is small enough (keep_b), at
     // offset p0·nc_pad for the k block at p0, and kept for the thread's next units.
@@ -287,6 +277,7 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
               const std::int64_t avail = std::min<std::int64_t>(nc, jr + NR);
               Kernel::template run_store<T>(kc, ap, bp + jr * kc, strip + jr, ldc, p0 > 0, pending);
               pending.nv = 0;
+              if (epi.active) apply_epilogue<I>(strip + jr, ldc, rows, avail - jr, epi, ir, jr);
               const std::int64_t e = jr + NR >= nc_pad ? avail : g0 + (avail - g0) / 16 * 16;
               if (e > done) {
                 const std::int64_t vs = g0 + (done - g0) / 16 * 16;
@@ -308,7 +299,10 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
             Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0, last ? nullptr : &next_block);
           else
             Kernel::run(kc, ap, bp + jr * kc, strip + jr, ldc, !one_block && p0 > 0);
-          if (last) store_block<I>(strip + jr, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, p.accumulate, stream);
+          if (last) {
+            if (epi.active) apply_epilogue<I>(strip + jr, ldc, rows, cols, epi, ir, jr);
+            store_block<I>(strip + jr, ldc, rows, cols, p.c, g, i0 + ir, j0 + jr, beta, stream);
+          }
         }
       }
     }
@@ -319,9 +313,7 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
   // (Each thread's non-temporal stores are fenced by that thread, at the end of its unit.)
   parallel_for_dynamic(threads, units, [&](std::int64_t u) {
     do_unit(thread_workspace(), u);
-#if defined(TESSEL_HAVE_X86_TARGETS)
-    if (stream) _mm_sfence();
-#endif
+    if (stream) streaming_store_fence();
   });
   return !rejected.load();
 }

@@ -29,12 +29,12 @@ void gemm_on(Isa isa, const GemmProblem<T>& p) {
       // to fp32, and this call's inputs have no tiny values it would flush; else the fp32
       // route (kernel_avx512_bf16.hpp: TESSEL_BF16_ROUTE, bf16_route_for()). The guard
       // checks the packed panels as the call runs; the first tiny value stops it, and the
-      // fp32 route redoes the whole call, overwriting C. When accumulating, C cannot be
-      // redone, so A and B are scanned before the call instead.
+      // fp32 route redoes the whole call, overwriting C. When the call reads C (β != 0), C
+      // cannot be redone, so A and B are scanned before the call instead.
       if constexpr (std::is_same_v<T, bfloat16>) {
         if (bf16_route() == Bf16Route::dpbf16) {
           const bool forced = bf16_route_mode() == Bf16Route::dpbf16;  // unguarded
-          if (forced || p.accumulate) {
+          if (forced || p.epilogue.reads_c()) {
             if (bf16_route_for(p) == Bf16Route::dpbf16) {  // forced, or the scan passed
               run_gemm<Avx512Bf16Kernel>(p);
               break;

@@ -24,7 +24,7 @@
 #include "../simd/cpu_features.hpp"
 #include "../simd/target.hpp"
 #include "block_prefetch.hpp"
-#include "pack.hpp"
+#include "store.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>

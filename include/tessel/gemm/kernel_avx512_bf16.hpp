@@ -76,6 +76,7 @@
 #include "blocking.hpp"
 #include "kernel_avx512.hpp"
 #include "pack.hpp"
+#include "store.hpp"
 #include "problem.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -306,7 +307,7 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
   if (cpu_features().has_avx512_path()) run = isa_avx512_bf16::run_has_tiny;
 #endif
   const auto* base = reinterpret_cast<const std::uint16_t*>(o.data);
-  const std::int64_t batches = o.batch_stride == 0 ? 1 : batch;  // stride 0: one matrix
+  const std::int64_t batches = o.batch.is_broadcast() ? 1 : batch;  // stride 0: one matrix
   const bool unit_cols = o.cols.is_unit();
   if (unit_cols || o.rows.is_unit()) {
     // Lines (rows, or columns of a transposed operand) of `len` consecutive elements.
@@ -314,26 +315,28 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
     const std::int64_t nlines = unit_cols ? rows : cols, len = unit_cols ? cols : rows;
     // Batches inside a line's stride (column blocks of the same rows) are visited line by
     // line, each line through all batches, so that they can merge; otherwise batch by batch.
-    const bool lines_outer = batches > 1 && lines.index == nullptr && lines.inner == 0 &&
-                             std::abs(o.batch_stride) < std::abs(lines.stride);
+    const bool lines_outer = batches > 1 && lines.index == nullptr && lines.dims == 1 && o.batch.dims == 1 &&
+                             std::abs(o.batch.stride[0]) < std::abs(lines.stride[0]);
     Bf16RunScan scan{base, run};
     if (lines_outer) {
       for (std::int64_t l = 0; l < nlines; ++l)
         for (std::int64_t g = 0; g < batches; ++g)
-          if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
+          if (scan.add(o.batch.offset(g) + lines.offset(l), len)) return true;
     } else {
       for (std::int64_t g = 0; g < batches; ++g)
         for (std::int64_t l = 0; l < nlines; ++l)
-          if (scan.add(g * o.batch_stride + lines.offset(l), len)) return true;
+          if (scan.add(o.batch.offset(g) + lines.offset(l), len)) return true;
     }
     return scan.flush();
   }
   for (std::int64_t g = 0; g < batches; ++g) {
-    const std::uint16_t* b = base + g * o.batch_stride;
+    const std::uint16_t* b = base + o.batch.offset(g);
     for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t ro = o.rows.offset(r);
-      unsigned bad = 0;
-      for (std::int64_t c = 0; c < cols; ++c) bad |= bf16_bits_tiny(b[ro + o.cols.offset(c)]);
+      const std::uint16_t* row = b + o.rows.offset(r);
+      bool bad = false;
+      for_each_run(o.cols, 0, cols, [&](std::int64_t off, std::int64_t len) {
+        bad = bad || (len == 1 ? bf16_bits_tiny(row[off]) : run(row + off, len));
+      });
       if (bad) return true;
     }
   }
@@ -550,7 +553,7 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512 static void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc,
                                           std::int64_t p0, std::int64_t kc, float* out) {
     static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
-    const auto* base = reinterpret_cast<const std::uint16_t*>(a.batch(g));
+    const auto* base = reinterpret_cast<const std::uint16_t*>(a.matrix(g));
     const std::int64_t pairs = (kc + 1) / 2;
     const std::int64_t W = a_group(kc);
     // The word of row r, pair q (q0 a multiple of W: the start of a group).
@@ -567,6 +570,7 @@ struct Avx512Bf16Kernel {
       for (std::int64_t r = mc + MR; r < mc + 2 * MR; ++r) prefetch_bytes(base + a.rows.offset(i0 + r) + p0, bytes);
     }
     if (a.rows.is_unit() && !a.cols.is_unit()) return pack_a_k_major(base, a.cols, i0, mc, p0, kc, out);
+    alignas(64) std::int64_t koff[kMaxKc];  // A's k offsets, when its columns are not unit-stride
     for (std::int64_t ip = 0; ip < mc; ip += MR) {
       auto* panel = reinterpret_cast<std::uint32_t*>(out + ip * kc);
       const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
@@ -584,12 +588,13 @@ struct Avx512Bf16Kernel {
           }
         }
       } else {
+        if (ip == 0) axis_offsets(a.cols, p0, kc, koff);
         for (int r = 0; r < rows; ++r) {
           const std::int64_t ro = a.rows.offset(i0 + ip + r);
           for (std::int64_t q = 0; q < pairs; ++q) {
             const bool has_hi = 2 * q + 1 < kc;
-            *at(panel, r, q) = std::uint32_t(base[ro + a.cols.offset(p0 + 2 * q)]) |
-                               (has_hi ? std::uint32_t(base[ro + a.cols.offset(p0 + 2 * q + 1)]) << 16 : 0u);
+            *at(panel, r, q) = std::uint32_t(base[ro + koff[2 * q]]) |
+                               (has_hi ? std::uint32_t(base[ro + koff[2 * q + 1]]) << 16 : 0u);
           }
         }
       }
@@ -718,7 +723,7 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512 static void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc,
                                           std::int64_t j0, std::int64_t nc, float* out) {
     static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
-    const auto* base = reinterpret_cast<const std::uint16_t*>(b.batch(g));
+    const auto* base = reinterpret_cast<const std::uint16_t*>(b.matrix(g));
     if (b.cols.is_unit()) return pack_b_rows(base, b.rows, p0, kc, j0, nc, out);
     const std::int64_t pairs = (kc + 1) / 2;
     for (std::int64_t jp = 0; jp < nc; jp += NR) {
@@ -733,15 +738,15 @@ struct Avx512Bf16Kernel {
           isa_avx512_bf16::interleave_pairs(line, nl, kc, panel + jg, NR, 16);
         }
       } else {
+        std::int64_t coff[NR];
+        axis_offsets(b.cols, j0 + jp, cols, coff);
         for (std::int64_t q = 0; q < pairs; ++q) {
           const std::int64_t r0 = b.rows.offset(p0 + 2 * q);
           const bool has_hi = 2 * q + 1 < kc;
           const std::int64_t r1 = has_hi ? b.rows.offset(p0 + 2 * q + 1) : 0;
           std::uint32_t* o = panel + q * NR;
-          for (int j = 0; j < cols; ++j) {
-            const std::int64_t co = b.cols.offset(j0 + jp + j);
-            o[j] = std::uint32_t(base[r0 + co]) | (has_hi ? std::uint32_t(base[r1 + co]) << 16 : 0u);
-          }
+          for (int j = 0; j < cols; ++j)
+            o[j] = std::uint32_t(base[r0 + coff[j]]) | (has_hi ? std::uint32_t(base[r1 + coff[j]]) << 16 : 0u);
           for (int j = cols; j < NR; ++j) o[j] = 0;
         }
       }

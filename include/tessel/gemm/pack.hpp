@@ -37,16 +37,6 @@ inline void load_run(const T* src, float* dst, std::int64_t n) {
     isa_scalar::to_float(src, dst, n);
 }
 
-template <Isa I, class T>
-inline void store_run(const float* src, T* dst, std::int64_t n, bool add, bool stream) {
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512) return isa_avx512::from_float(src, dst, n, add, stream);
-  else if constexpr (I == Isa::avx2) return isa_avx2::from_float(src, dst, n, add, stream);
-  else
-#endif
-    isa_scalar::from_float(src, dst, n, add, stream);
-}
-
 #if defined(TESSEL_HAVE_X86_TARGETS)
 namespace isa_avx512 {
 
@@ -158,16 +148,111 @@ template <class T>
 inline void prefetch_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t rows, std::int64_t p0,
                        std::int64_t kc, bool to_l2) {
   if (!a.cols.is_unit()) return;
-  const T* base = a.batch(g);
+  const T* base = a.matrix(g);
   const std::int64_t bytes = kc * static_cast<std::int64_t>(sizeof(T));
   for (std::int64_t r = 0; r < rows; ++r) prefetch_bytes(base + a.rows.offset(i0 + r) + p0, bytes, to_l2);
+}
+
+// Zeroes rows [rows, MR) of an MR-row panel of depth kc (and columns [cols, NR) of an NR-column one).
+template <int MR>
+inline void zero_rows(float* panel, int rows, std::int64_t kc) {
+  if (rows < MR)
+    for (std::int64_t p = 0; p < kc; ++p)
+      for (int r = rows; r < MR; ++r) panel[p * MR + r] = 0.0f;
+}
+template <int NR>
+inline void zero_cols(float* panel, int cols, std::int64_t kc) {
+  if (cols < NR)
+    for (std::int64_t p = 0; p < kc; ++p)
+      for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
+}
+
+// dst[q] = float(base[axis.offset(first + q)]) for q < n, each run of consecutive elements
+// converted with the ISA's vector code.
+template <Isa I, class T>
+inline void load_line(const T* base, const Axis& axis, std::int64_t first, std::int64_t n, float* dst) {
+  std::int64_t q = 0;
+  for_each_run(axis, first, n, [&](std::int64_t off, std::int64_t len) {
+    if (len == 1) dst[q] = static_cast<float>(base[off]);
+    else load_run<I>(base + off, dst + q, len);
+    q += len;
+  });
+}
+
+// out[q] = axis.offset(first + q) for q < n (walking the axis, no division per index).
+inline void axis_offsets(const Axis& axis, std::int64_t first, std::int64_t n, std::int64_t* out) {
+  std::int64_t q = 0;
+  for_each_run(axis, first, n, [&](std::int64_t off, std::int64_t len) {
+    for (std::int64_t x = 0; x < len; ++x) out[q++] = off + x;
+  });
+}
+
+// pack_a for an A with no unit-stride axis (several dimensions, index lists, strides): each
+// line along the axis that has runs of consecutive elements is converted run by run (copies
+// of runs, so a k group whose inner dimension is contiguous packs nearly as fast as a plain
+// row); without runs, element by element through an offset table built once per block.
+template <Isa I, int MR, class T>
+void pack_a_walking(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc, std::int64_t p0,
+                    std::int64_t kc, float* out) {
+  const T* base = a.matrix(g);
+  const bool runs_along_k = a.cols.unit_run() > 1, runs_along_m = !runs_along_k && a.rows.unit_run() > 1;
+  alignas(64) std::int64_t koff[kMaxKc];
+  if (!runs_along_k) axis_offsets(a.cols, p0, kc, koff);
+  alignas(64) float row[kMaxKc];
+  for (std::int64_t ip = 0; ip < mc; ip += MR) {
+    float* panel = out + ip * kc;
+    const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
+    if (runs_along_k) {
+      for (int r = 0; r < rows; ++r) {
+        load_line<I>(base + a.rows.offset(i0 + ip + r), a.cols, p0, kc, row);
+        for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + r] = row[p];
+      }
+    } else if (runs_along_m) {
+      for (std::int64_t p = 0; p < kc; ++p) load_line<I>(base + koff[p], a.rows, i0 + ip, rows, panel + p * MR);
+    } else {
+      std::int64_t roff[MR];
+      axis_offsets(a.rows, i0 + ip, rows, roff);
+      for (std::int64_t p = 0; p < kc; ++p)
+        for (int r = 0; r < rows; ++r) panel[p * MR + r] = static_cast<float>(base[roff[r] + koff[p]]);
+    }
+    zero_rows<MR>(panel, rows, kc);
+  }
+}
+
+// pack_b for a B with no unit-stride axis, as pack_a_walking.
+template <Isa I, int NR, class T>
+void pack_b_walking(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t j0,
+                    std::int64_t nc, float* out) {
+  const T* base = b.matrix(g);
+  const bool runs_along_n = b.cols.unit_run() > 1, runs_along_k = !runs_along_n && b.rows.unit_run() > 1;
+  alignas(64) std::int64_t koff[kMaxKc];
+  if (!runs_along_k) axis_offsets(b.rows, p0, kc, koff);
+  alignas(64) float col[kMaxKc];
+  for (std::int64_t jp = 0; jp < nc; jp += NR) {
+    float* panel = out + jp * kc;
+    const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
+    if (runs_along_n) {
+      for (std::int64_t p = 0; p < kc; ++p) load_line<I>(base + koff[p], b.cols, j0 + jp, cols, panel + p * NR);
+    } else if (runs_along_k) {
+      for (int j = 0; j < cols; ++j) {
+        load_line<I>(base + b.cols.offset(j0 + jp + j), b.rows, p0, kc, col);
+        for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];
+      }
+    } else {
+      std::int64_t coff[NR];
+      axis_offsets(b.cols, j0 + jp, cols, coff);
+      for (std::int64_t p = 0; p < kc; ++p)
+        for (int j = 0; j < cols; ++j) panel[p * NR + j] = static_cast<float>(base[koff[p] + coff[j]]);
+    }
+    zero_cols<NR>(panel, cols, kc);
+  }
 }
 
 // Packs A[i0 : i0+mc, p0 : p0+kc] of batch g into MR-row panels.
 template <Isa I, int MR, class T>
 void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int64_t mc, std::int64_t p0,
             std::int64_t kc, float* out) {
-  const T* base = a.batch(g);
+  const T* base = a.matrix(g);
 #if defined(TESSEL_HAVE_X86_TARGETS)
   if constexpr (I == Isa::avx512 && MR <= 32) {
     if (a.rows.is_unit() && !a.cols.is_unit()) {
@@ -177,6 +262,7 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
     }
   }
 #endif
+  if (!a.cols.is_unit() && !a.rows.is_unit()) return pack_a_walking<I, MR>(a, g, i0, mc, p0, kc, out);
   alignas(64) float row[kMaxKc];
   for (std::int64_t ip = 0; ip < mc; ip += MR) {
     float* panel = out + ip * kc;
@@ -195,22 +281,12 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
         load_run<I>(base + a.rows.offset(i0 + ip + r) + p0, row, kc);
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + r] = row[p];
       }
-    } else if (a.rows.is_unit()) {
+    } else {
       // Columns are contiguous along m (a transposed A, or A3ᵀ gathered along k).
       const T* col0 = base + i0 + ip;
-
       for (std::int64_t p = 0; p < kc; ++p) load_run<I>(col0 + a.cols.offset(p0 + p), panel + p * MR, rows);
-    } else {
-      std::int64_t roff[MR];
-      for (int r = 0; r < rows; ++r) roff[r] = a.rows.offset(i0 + ip + r);
-      for (std::int64_t p = 0; p < kc; ++p) {
-        const std::int64_t co = a.cols.offset(p0 + p);
-        for (int r = 0; r < rows; ++r) panel[p * MR + r] = static_cast<float>(base[roff[r] + co]);
-      }
     }
-    if (rows < MR)
-      for (std::int64_t p = 0; p < kc; ++p)
-        for (int r = rows; r < MR; ++r) panel[p * MR + r] = 0.0f;
+    zero_rows<MR>(panel, rows, kc);
   }
 }
 
@@ -218,7 +294,7 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
 template <Isa I, int NR, class T>
 void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t j0,
             std::int64_t nc, float* out) {
-  const T* base = b.batch(g);
+  const T* base = b.matrix(g);
 #if defined(TESSEL_HAVE_X86_TARGETS)
   if constexpr (I == Isa::avx512 && NR <= 32) {
     if (b.cols.is_unit()) {
@@ -228,6 +304,7 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
     }
   }
 #endif
+  if (!b.cols.is_unit() && !b.rows.is_unit()) return pack_b_walking<I, NR>(b, g, p0, kc, j0, nc, out);
   alignas(64) float col[kMaxKc];
   for (std::int64_t jp = 0; jp < nc; jp += NR) {
     float* panel = out + jp * kc;
@@ -235,125 +312,30 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
     if (b.cols.is_unit()) {
       // Rows of B are contiguous along n (W1 row-major): a straight copy per k.
       const T* c0 = base + j0 + jp;
-
       for (std::int64_t p = 0; p < kc; ++p) {
         load_run<I>(c0 + b.rows.offset(p0 + p), panel + p * NR, cols);
         for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
       }
-    } else {
-#if defined(TESSEL_HAVE_X86_TARGETS)
-      if constexpr (I == Isa::avx512 && NR % 16 == 0) {
-        if (b.rows.is_unit()) {
-          // A transposed B: columns contiguous along k, interleaved 16 columns at a time.
-          for (int jg = 0; jg < NR; jg += 16) {
-            const T* line[16];
-            const int nl = std::clamp(cols - jg, 0, 16);
-            for (int j = 0; j < nl; ++j) line[j] = base + b.cols.offset(j0 + jp + jg + j) + p0;
-            isa_avx512::interleave_lines(line, nl, kc, panel + jg, NR, 16);
-          }
-          continue;
-        }
-      }
-#endif
-      for (int j = 0; j < cols; ++j) {
-        const T* cj = base + b.cols.offset(j0 + jp + j);
-        if (b.rows.is_unit()) {
-          load_run<I>(cj + p0, col, kc);  // a transposed B: each column is contiguous along k
-        } else {
-          for (std::int64_t p = 0; p < kc; ++p) col[p] = static_cast<float>(cj[b.rows.offset(p0 + p)]);
-        }
-        for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];
-      }
-      for (std::int64_t p = 0; p < kc; ++p)
-        for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
+      continue;
     }
-  }
-}
-
+    // A transposed B: columns contiguous along k.
 #if defined(TESSEL_HAVE_X86_TARGETS)
-namespace isa_avx512 {
-// One row of at most 32 results: 16-wide vectors, masked at the end; non-temporal stores
-// for whole aligned vectors when streaming.
-template <class T>
-TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_row32(const float* src, T* dst, int n, bool add, bool stream) {
-  constexpr std::uintptr_t vec_bytes = 16 * sizeof(T);
-  for (int j = 0; j < n; j += 16) {
-    const auto m = static_cast<__mmask16>(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
-    __m512 v = _mm512_maskz_loadu_ps(m, src + j);
-    if (add) v = _mm512_add_ps(v, load16(dst + j, m));
-    const bool nt = stream && m == 0xffff && reinterpret_cast<std::uintptr_t>(dst + j) % vec_bytes == 0;
-    store16(dst + j, v, m, nt);
-  }
-}
-// A micro-tile (rows × n <= 32) of the fp32 buffer to C's rows (unit column stride).
-template <class T>
-TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, int n, T* base,
-                                     const Axis& row_axis, std::int64_t i0, std::int64_t j0, bool add, bool stream) {
-  for (std::int64_t r = 0; r < rows; ++r)
-    store_row32(buf + r * ldc, base + row_axis.offset(i0 + r) + j0, n, add, stream);
-}
-}  // namespace isa_avx512
-#endif
-
-// Finished results on their way to C, for kernels that write them while computing the next
-// tile (Kernel::run_store): nv 16-value vectors per row, row r < rows taking src[r*ld + 16q]
-// to dst[r][16q], q < nv, converted to T, only the lanes in `head` for the first vector and
-// in `tail` for the last (masked lanes are neither read nor written); whole vectors go out
-// non-temporally when stream (then every dst[r] is aligned for it). nv == 0: nothing pending.
-template <class T, int MR>
-struct PendingTile {
-  const float* src = nullptr;
-  std::int64_t ld = 0;
-  T* dst[MR] = {};
-  int rows = 0, nv = 0;
-  unsigned head = 0xffff, tail = 0xffff;
-  bool stream = false;
-};
-
-#if defined(TESSEL_HAVE_X86_TARGETS)
-namespace isa_avx512 {
-// Vector q of row r of a pending tile: fp32 from the driver's buffer, converted to T with
-// store16's rounding (round to nearest even, NaN made quiet), masked by head and tail.
-template <class T, int MR>
-TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending(const PendingTile<T, MR>& pt, int r, int q) {
-  const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
-  const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
-  store16(pt.dst[r] + 16 * q, v, m, pt.stream);
-}
-// Writes all of a pending tile now.
-template <class T, int MR>
-TESSEL_TARGET_AVX512 void flush_pending(const PendingTile<T, MR>& pt) {
-  for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
-    for (int q = 0; q < pt.nv; ++q) store_pending(pt, r, q);
-}
-}  // namespace isa_avx512
-#endif
-
-// Writes the fp32 block buffer (mc×nc, leading dimension ldc) to C[i0 :, j0 :] of batch g,
-// converting to T with one rounding (after adding C's old value when accumulating).
-template <Isa I, class T>
-void store_block(const float* buf, std::int64_t ldc, std::int64_t mc, std::int64_t nc, const Operand<T>& c,
-                 std::int64_t g, std::int64_t i0, std::int64_t j0, bool accumulate, bool stream) {
-  T* base = c.batch(g);
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512) {
-    if (nc <= 32 && c.cols.is_unit()) {  // a micro-tile
-      isa_avx512::store_tile(buf, ldc, mc, static_cast<int>(nc), base, c.rows, i0, j0, accumulate, stream);
-      return;
-    }
-  }
-#endif
-  for (std::int64_t r = 0; r < mc; ++r) {
-    T* row = base + c.rows.offset(i0 + r);
-    const float* src = buf + r * ldc;
-    if (c.cols.is_unit()) {
-      store_run<I>(src, row + j0, nc, accumulate, stream);
-    } else {
-      for (std::int64_t j = 0; j < nc; ++j) {
-        T* dst = row + c.cols.offset(j0 + j);
-        *dst = tessel::from_float<T>(accumulate ? src[j] + static_cast<float>(*dst) : src[j]);  // -0 stays -0
+    if constexpr (I == Isa::avx512 && NR % 16 == 0) {
+      // Interleaved 16 columns at a time.
+      for (int jg = 0; jg < NR; jg += 16) {
+        const T* line[16];
+        const int nl = std::clamp(cols - jg, 0, 16);
+        for (int j = 0; j < nl; ++j) line[j] = base + b.cols.offset(j0 + jp + jg + j) + p0;
+        isa_avx512::interleave_lines(line, nl, kc, panel + jg, NR, 16);
       }
+      continue;
     }
+#endif
+    for (int j = 0; j < cols; ++j) {
+      load_run<I>(base + b.cols.offset(j0 + jp + j) + p0, col, kc);
+      for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];
+    }
+    zero_cols<NR>(panel, cols, kc);
   }
 }
 

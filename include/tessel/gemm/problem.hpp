@@ -1,47 +1,56 @@
 // tessel/gemm/problem.hpp — the one computation the engine does, described as data.
 //
-//   for every batch g < batch:   C_g (=|+=) A_g · B_g      A_g: m×k, B_g: k×n, C_g: m×n
+//   for every batch g < batch:   C_g = round(α·A_g·B_g + bias + β·C_g)
+//                                A_g: m×k, B_g: k×n, C_g: m×n, the sum A_g·B_g in fp32
 //
-// Each operand is a base pointer, a batch stride and two Axis descriptions. An Axis maps a
-// logical index to an element offset and can express everything tessel needs without
-// copying: a plain stride (transposes, column blocks of wider tensors), two merged tensor
-// dimensions that strides alone cannot merge (rows i·s + j of a permuted [b,s,h] input),
-// and an index list (rows picked by the importance selection, gathered k, scattered C rows).
+// Each operand is a base pointer and three Axis descriptions (gemm/axis.hpp): its batch,
+// rows and columns, each any number of tensor dimensions with any strides (stride 0: the
+// same element for every index, e.g. a batch broadcast), optionally through an index list.
+// The three operands' batch axes share the same logical batch index g; their dimension
+// sizes may be written once (as on C) and the strides differ per operand.
+//
+// The epilogue (α, β, bias) is applied to the fp32 block of A·B before its one rounding to
+// the output type, by the store (gemm/store.hpp), in this order:
+//   v = α·acc + b         (b = bias[j·stride] for column j, or bias[i·stride] for row i;
+//                          one rounding: acc + b when α = 1, else fma(α, acc, b))
+//   C = round(v)                      β = 0: C is written, never read (it may hold NaN)
+//   C = round(v + C)                  β = 1
+//   C = round(fma(β, C, v))           otherwise
 #pragma once
 
 #include "../core/config.hpp"
 
 #include <cstdint>
 
+#include "axis.hpp"
+
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
-
-struct Axis {
-  std::int64_t stride = 1;  // element stride of the index (of its inner part when split)
-  // When inner > 0 the index i is split as (i / inner, i % inner), as for a flattened pair
-  // of dimensions [outer, inner] whose strides do not merge.
-  std::int64_t inner = 0;
-  std::int64_t outer_stride = 0;
-  // When set, logical index i first becomes index[i] (then split/strided as above).
-  const std::int64_t* index = nullptr;
-
-  std::int64_t offset(std::int64_t i) const {
-    if (index) i = index[i];
-    if (inner > 0) return (i / inner) * outer_stride + (i % inner) * stride;
-    return i * stride;
-  }
-  // A unit-stride axis: consecutive logical indices are consecutive elements.
-  bool is_unit() const { return stride == 1 && inner == 0 && index == nullptr; }
-  static Axis strided(std::int64_t s) { return Axis{s, 0, 0, nullptr}; }
-};
 
 template <class T>
 struct Operand {
   T* data = nullptr;
-  std::int64_t batch_stride = 0;  // 0: the same matrix for every batch
+  Axis batch = Axis::strided(0);  // stride 0: the same matrix for every batch
   Axis rows, cols;
 
-  T* batch(std::int64_t g) const { return data + g * batch_stride; }
+  // The matrix of batch g.
+  T* matrix(std::int64_t g) const { return data + batch.offset(g); }
+};
+
+// Which index of C the bias follows: its columns (linear's bias[out]) or its rows.
+enum class BiasAlong : unsigned char { n, m };
+
+template <class T>
+struct Epilogue {
+  float alpha = 1.0f;
+  float beta = 0.0f;         // 0: C is only written; 1: C += α·A·B (+ bias)
+  const T* bias = nullptr;   // none when null; the same for every batch
+  std::int64_t bias_stride = 1;
+  BiasAlong bias_along = BiasAlong::n;
+
+  bool reads_c() const { return beta != 0.0f; }
+  // Whether the fp32 block changes before the store (α or a bias).
+  bool scales_or_biases() const { return alpha != 1.0f || bias != nullptr; }
 };
 
 template <class T>
@@ -50,9 +59,29 @@ struct GemmProblem {
   Operand<const T> a;  // m × k
   Operand<const T> b;  // k × n
   Operand<T> c;        // m × n
-  bool accumulate = false;  // C += A·B (one rounding of the sum) instead of C = A·B
-  int threads = 0;          // 0: tessel's default (see core/threads.hpp)
+  Epilogue<T> epilogue;
+  int threads = 0;     // 0: tessel's default (see core/threads.hpp)
 };
+
+// The operand transposed: rows and columns swap roles.
+template <class T>
+Operand<T> transposed(const Operand<T>& o) {
+  return Operand<T>{o.data, o.batch, o.cols, o.rows};
+}
+
+// C = A·B computed as Cᵀ = Bᵀ·Aᵀ: the same products summed in the same order (a·b = b·a
+// exactly, and the k blocks do not change), so the same bits; only the roles of the tile's
+// rows and columns change (and a bias along n becomes one along m).
+template <class T>
+GemmProblem<T> transposed(const GemmProblem<T>& p) {
+  GemmProblem<T> t = p;
+  t.m = p.n, t.n = p.m;
+  t.a = transposed(p.b);
+  t.b = transposed(p.a);
+  t.c = transposed(p.c);
+  t.epilogue.bias_along = p.epilogue.bias_along == BiasAlong::n ? BiasAlong::m : BiasAlong::n;
+  return t;
+}
 
 }  // namespace detail
 TESSEL_NAMESPACE_END

@@ -39,9 +39,7 @@ namespace detail {
 // Row axis of A1 [b, s, h] addressed by flat position i·s + j, optionally through `index`.
 template <class T>
 Axis position_axis(const TensorView<T, 3>& v, const std::int64_t* index) {
-  Axis ax = merged_axis(v.size(0), v.stride(0), v.size(1), v.stride(1));
-  ax.index = index;
-  return ax;
+  return merged_axis(v.size(0), v.stride(0), v.size(1), v.stride(1)).with_index(index);
 }
 
 template <class T>
@@ -53,9 +51,9 @@ void importance_forward(TensorView<const T, 3> A1, TensorView<const T, 2> W1, st
   p.m = static_cast<std::int64_t>(sel.size());
   p.n = W1.size(1);
   p.k = hd;
-  p.a = {A1.data(), hd * A1.stride(2), position_axis(A1, sel.data()), Axis::strided(A1.stride(2))};
-  p.b = {W1.data(), hd * W1.stride(0), Axis::strided(W1.stride(0)), Axis::strided(W1.stride(1))};
-  p.c = {O3.data(), O3.stride(1), Axis::strided(O3.stride(0)), Axis::strided(O3.stride(2))};
+  p.a = {A1.data(), Axis::strided(hd * A1.stride(2)), position_axis(A1, sel.data()), Axis::strided(A1.stride(2))};
+  p.b = {W1.data(), Axis::strided(hd * W1.stride(0)), Axis::strided(W1.stride(0)), Axis::strided(W1.stride(1))};
+  p.c = {O3.data(), Axis::strided(O3.stride(1)), Axis::strided(O3.stride(0)), Axis::strided(O3.stride(2))};
   gemm(p);
 }
 
@@ -81,10 +79,10 @@ void importance_grad_input(TensorView<const T, 2> W1, std::span<const std::int64
   p.m = static_cast<std::int64_t>(sel.size());
   p.n = hd;
   p.k = W1.size(1);
-  p.a = {dO3.data(), dO3.stride(1), Axis::strided(dO3.stride(0)), Axis::strided(dO3.stride(2))};
+  p.a = {dO3.data(), Axis::strided(dO3.stride(1)), Axis::strided(dO3.stride(0)), Axis::strided(dO3.stride(2))};
   // B[k = c, n = i] = W1[n·hd + i, c]: W2[n] transposed, by swapping the strides.
-  p.b = {W1.data(), hd * W1.stride(0), Axis::strided(W1.stride(1)), Axis::strided(W1.stride(0))};
-  p.c = {dA1.data(), hd * dA1.stride(2), position_axis(dA1, sel.data()), Axis::strided(dA1.stride(2))};
+  p.b = {W1.data(), Axis::strided(hd * W1.stride(0)), Axis::strided(W1.stride(1)), Axis::strided(W1.stride(0))};
+  p.c = {dA1.data(), Axis::strided(hd * dA1.stride(2)), position_axis(dA1, sel.data()), Axis::strided(dA1.stride(2))};
   gemm(p);
 }
 
@@ -99,9 +97,9 @@ void importance_grad_weight(TensorView<const T, 3> A1, std::span<const std::int6
   p.n = dW1.size(1);
   p.k = static_cast<std::int64_t>(sel.size());  // t = 0 gives exact zeros
   // A[m = i, k = r] = A1[sel[r], n·hd + i]
-  p.a = {A1.data(), hd * A1.stride(2), Axis::strided(A1.stride(2)), position_axis(A1, sel.data())};
-  p.b = {dO3.data(), dO3.stride(1), Axis::strided(dO3.stride(0)), Axis::strided(dO3.stride(2))};
-  p.c = {dW1.data(), hd * dW1.stride(0), Axis::strided(dW1.stride(0)), Axis::strided(dW1.stride(1))};
+  p.a = {A1.data(), Axis::strided(hd * A1.stride(2)), Axis::strided(A1.stride(2)), position_axis(A1, sel.data())};
+  p.b = {dO3.data(), Axis::strided(dO3.stride(1)), Axis::strided(dO3.stride(0)), Axis::strided(dO3.stride(2))};
+  p.c = {dW1.data(), Axis::strided(hd * dW1.stride(0)), Axis::strided(dW1.stride(0)), Axis::strided(dW1.stride(1))};
   gemm(p);
 }
 

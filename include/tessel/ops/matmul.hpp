@@ -60,11 +60,9 @@ void matmul_into(TensorView<const T, 3> A, TensorView<const T, 3> B, TensorView<
   detail::check_writable(fn, "C", C);
   detail::check_no_overlap(fn, "C", C, "A", A);
   detail::check_no_overlap(fn, "C", C, "B", B);
-  auto a = detail::batched_operand(A);
-  auto b = detail::batched_operand(B);
-  if (ga == 1) a.batch_stride = 0;
-  if (gb == 1) b.batch_stride = 0;
-  detail::run_matmul<T>(fn, a, b, detail::batched_operand(C), g, A.size(1), B.size(2), A.size(2));
+  // (A batch of one has batch stride 0: it broadcasts.)
+  detail::run_matmul<T>(fn, detail::batched_operand(A), detail::batched_operand(B), detail::batched_operand(C), g,
+                        A.size(1), B.size(2), A.size(2));
 }
 
 template <ElementType T>
@@ -79,9 +77,11 @@ void matmul_into(TensorView<const T, 3> A, TensorView<const T, 2> B, TensorView<
   // B is shared by every batch. When A's batch and row dimensions merge, the whole product
   // is one tall GEMM (better blocking than g small ones).
   auto b = detail::matrix_operand(B);
-  detail::Operand<const T> a{A.data(), 0, detail::merged_axis(A.size(0), A.stride(0), A.size(1), A.stride(1)),
+  detail::Operand<const T> a{A.data(), detail::Axis::strided(0),
+                             detail::merged_axis(A.size(0), A.stride(0), A.size(1), A.stride(1)),
                              detail::Axis::strided(A.stride(2))};
-  detail::Operand<T> c{C.data(), 0, detail::merged_axis(C.size(0), C.stride(0), C.size(1), C.stride(1)),
+  detail::Operand<T> c{C.data(), detail::Axis::strided(0),
+                       detail::merged_axis(C.size(0), C.stride(0), C.size(1), C.stride(1)),
                        detail::Axis::strided(C.stride(2))};
   detail::run_matmul<T>(fn, a, b, c, 1, A.size(0) * A.size(1), B.size(1), A.size(2));
 }

@@ -35,10 +35,10 @@ void multi_head_into_unchecked(TensorView<const T, 3> A1, TensorView<const T, 2>
   p.m = A1.size(0) * A1.size(1);
   p.n = W1.size(1);
   p.k = hd;
-  p.a = {A1.data(), hd * A1.stride(2), merged_axis(A1.size(0), A1.stride(0), A1.size(1), A1.stride(1)),
+  p.a = {A1.data(), Axis::strided(hd * A1.stride(2)), merged_axis(A1.size(0), A1.stride(0), A1.size(1), A1.stride(1)),
          Axis::strided(A1.stride(2))};
-  p.b = {W1.data(), hd * W1.stride(0), Axis::strided(W1.stride(0)), Axis::strided(W1.stride(1))};
-  p.c = {O2.data(), O2.stride(2), merged_axis(O2.size(0), O2.stride(0), O2.size(1), O2.stride(1)),
+  p.b = {W1.data(), Axis::strided(hd * W1.stride(0)), Axis::strided(W1.stride(0)), Axis::strided(W1.stride(1))};
+  p.c = {O2.data(), Axis::strided(O2.stride(2)), merged_axis(O2.size(0), O2.stride(0), O2.size(1), O2.stride(1)),
          Axis::strided(O2.stride(3))};
   gemm(p);
 }

@@ -15,22 +15,21 @@ TESSEL_NAMESPACE_BEGIN
 namespace detail {
 
 // Rows of a [d0, d1, ...] view flattened as i = i0·d1 + i1, without copying: one stride when
-// the two dimensions merge, otherwise a split Axis.
+// the two dimensions merge, otherwise a two-dimensional Axis.
 inline Axis merged_axis(std::int64_t size0, std::int64_t stride0, std::int64_t size1, std::int64_t stride1) {
-  if (size0 <= 1 || stride0 == size1 * stride1) return Axis::strided(stride1);
-  if (size1 == 1) return Axis::strided(stride0);
-  return Axis{stride1, size1, stride0, nullptr};
+  return Axis::of({size0, size1}, {stride0, stride1});
 }
 
 // A 2-D view as an operand (rows = dim 0, cols = dim 1).
 template <class T>
 Operand<T> matrix_operand(const TensorView<T, 2>& v) {
-  return Operand<T>{v.data(), 0, Axis::strided(v.stride(0)), Axis::strided(v.stride(1))};
+  return Operand<T>{v.data(), Axis::strided(0), Axis::strided(v.stride(0)), Axis::strided(v.stride(1))};
 }
-// A 3-D view as a batch of matrices (batch = dim 0).
+// A 3-D view as a batch of matrices (batch = dim 0; a batch of one broadcasts).
 template <class T>
 Operand<T> batched_operand(const TensorView<T, 3>& v) {
-  return Operand<T>{v.data(), v.stride(0), Axis::strided(v.stride(1)), Axis::strided(v.stride(2))};
+  return Operand<T>{v.data(), Axis::strided(v.size(0) == 1 ? 0 : v.stride(0)), Axis::strided(v.stride(1)),
+                    Axis::strided(v.stride(2))};
 }
 
 // An output view must not share memory with an input, nor with itself (an expanded view).

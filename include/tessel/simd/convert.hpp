@@ -4,14 +4,18 @@
 // while storing; these are the loops it uses. Every ISA gives bit-identical results to the
 // scalar definitions in core/dtype.hpp (round-to-nearest-even, NaN stays a quiet NaN).
 //
-//   to_float<Isa>(src, dst, n)                 dst[i] = float(src[i])
-//   from_float<Isa>(src, dst, n, add, stream)  dst[i] = T(src[i] + (add ? float(dst[i]) : 0))
+//   to_float<Isa>(src, dst, n)                  dst[i] = float(src[i])
+//   from_float<Isa>(src, dst, n, beta, stream)  dst[i] = T(src[i])                           beta = 0
+//                                               dst[i] = T(src[i] + float(dst[i]))           beta = 1
+//                                               dst[i] = T(fma(beta, float(dst[i]), src[i])) otherwise
+// With beta = 0, dst is only written, never read (it may hold anything, NaN included).
 // `stream` asks for non-temporal stores where the ISA has them: for outputs far larger than
 // the caches, which are written once and not read again soon.
 #pragma once
 
 #include "../core/config.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -33,10 +37,13 @@ template <class T>
 inline void to_float(const T* src, float* dst, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
 }
+// src + beta·old, as from_float defines it for beta != 0 (one rounding: the fma's).
+inline float add_scaled(float src, float old, float beta) { return beta == 1.0f ? src + old : std::fma(beta, old, src); }
 template <class T>
-inline void from_float(const float* src, T* dst, std::int64_t n, bool add, bool /*stream*/) {
-  if (add) {
-    for (std::int64_t i = 0; i < n; ++i) dst[i] = tessel::from_float<T>(src[i] + static_cast<float>(dst[i]));
+inline void from_float(const float* src, T* dst, std::int64_t n, float beta, bool /*stream*/) {
+  if (beta != 0.0f) {
+    for (std::int64_t i = 0; i < n; ++i)
+      dst[i] = tessel::from_float<T>(add_scaled(src[i], static_cast<float>(dst[i]), beta));
   } else {
     for (std::int64_t i = 0; i < n; ++i) dst[i] = tessel::from_float<T>(src[i]);
   }
@@ -95,27 +102,33 @@ TESSEL_TARGET_AVX512 inline void to_float(const T* src, float* dst, std::int64_t
   }
 }
 
+// v + beta·old (beta != 0), rounded as isa_scalar::add_scaled rounds.
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE __m512 add_scaled(__m512 v, __m512 old, float beta) {
+  return beta == 1.0f ? _mm512_add_ps(v, old) : _mm512_fmadd_ps(_mm512_set1_ps(beta), old, v);
+}
+
 template <class T>
-TESSEL_TARGET_AVX512 inline void from_float(const float* src, T* dst, std::int64_t n, bool add, bool stream) {
+TESSEL_TARGET_AVX512 inline void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
   std::int64_t i = 0;
   if (stream) {
     // Non-temporal stores need aligned addresses: ordinary stores up to the first one.
     constexpr std::int64_t vec_bytes = 16 * sizeof(T);
     while (i < n && (reinterpret_cast<std::uintptr_t>(dst + i) % vec_bytes) != 0) {
-      // Not src + 0 when not adding: -0 + 0 is +0, and a signalling NaN would become quiet.
-      dst[i] = tessel::from_float<T>(add ? src[i] + static_cast<float>(dst[i]) : src[i]);
+      // Not src + 0 when beta is 0: -0 + 0 is +0, and a signalling NaN would become quiet.
+      dst[i] = tessel::from_float<T>(beta != 0.0f ? isa_scalar::add_scaled(src[i], static_cast<float>(dst[i]), beta)
+                                                  : src[i]);
       ++i;
     }
   }
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_loadu_ps(src + i);
-    if (add) v = _mm512_add_ps(v, load16(dst + i));
+    if (beta != 0.0f) v = add_scaled(v, load16(dst + i), beta);
     store16(dst + i, v, 0xffff, stream);
   }
   if (i < n) {
     const auto m = static_cast<__mmask16>((1u << (n - i)) - 1);
     __m512 v = _mm512_maskz_loadu_ps(m, src + i);
-    if (add) v = _mm512_add_ps(v, load16(dst + i, m));
+    if (beta != 0.0f) v = add_scaled(v, load16(dst + i, m), beta);
     store16(dst + i, v, m, false);
   }
 }
@@ -169,16 +182,20 @@ TESSEL_TARGET_AVX2 inline void to_float(const T* src, float* dst, std::int64_t n
 }
 
 template <class T>
-TESSEL_TARGET_AVX2 inline void from_float(const float* src, T* dst, std::int64_t n, bool add, bool stream) {
+TESSEL_TARGET_AVX2 inline void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
   std::int64_t i = 0;
-  auto one = [&](std::int64_t j) { dst[j] = tessel::from_float<T>(add ? src[j] + static_cast<float>(dst[j]) : src[j]); };
+  auto one = [&](std::int64_t j) {
+    dst[j] = tessel::from_float<T>(beta != 0.0f ? isa_scalar::add_scaled(src[j], static_cast<float>(dst[j]), beta)
+                                                : src[j]);
+  };
   if (stream) {
     constexpr std::int64_t vec_bytes = 8 * sizeof(T);
     while (i < n && (reinterpret_cast<std::uintptr_t>(dst + i) % vec_bytes) != 0) one(i++);
   }
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(src + i);
-    if (add) v = _mm256_add_ps(v, load8(dst + i));
+    if (beta == 1.0f) v = _mm256_add_ps(v, load8(dst + i));
+    else if (beta != 0.0f) v = _mm256_fmadd_ps(_mm256_set1_ps(beta), load8(dst + i), v);
     store8(dst + i, v, stream);
   }
   for (; i < n; ++i) one(i);
@@ -187,6 +204,14 @@ TESSEL_TARGET_AVX2 inline void from_float(const float* src, T* dst, std::int64_t
 
 TESSEL_SIMD_CODE_END
 #endif  // TESSEL_HAVE_X86_TARGETS
+
+// Orders this thread's non-temporal stores (stream = true) before its later stores, as
+// another thread reading the results needs (the engine fences at the end of each unit).
+inline void streaming_store_fence() {
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  _mm_sfence();
+#endif
+}
 
 // Dispatch on a run-time ISA (the engine calls the ISA-specific ones directly).
 template <class T>
@@ -199,15 +224,15 @@ inline void convert_to_float(Isa isa, const T* src, float* dst, std::int64_t n) 
   isa_scalar::to_float(src, dst, n);
 }
 template <class T>
-inline void convert_from_float(Isa isa, const float* src, T* dst, std::int64_t n, bool add = false,
+inline void convert_from_float(Isa isa, const float* src, T* dst, std::int64_t n, float beta = 0.0f,
                                bool stream = false) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
-  if (isa == Isa::avx512) return isa_avx512::from_float(src, dst, n, add, stream);
-  if (isa == Isa::avx2) return isa_avx2::from_float(src, dst, n, add, stream);
+  if (isa == Isa::avx512) return isa_avx512::from_float(src, dst, n, beta, stream);
+  if (isa == Isa::avx2) return isa_avx2::from_float(src, dst, n, beta, stream);
 #endif
   (void)isa;
   (void)stream;
-  isa_scalar::from_float(src, dst, n, add, false);
+  isa_scalar::from_float(src, dst, n, beta, false);
 }
 
 }  // namespace detail
