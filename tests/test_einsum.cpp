@@ -10,8 +10,10 @@
 #include "support/einsum_reference.hpp"
 #include "support/reference.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <numeric>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -294,8 +296,8 @@ TEMPLATE_TEST_CASE("einsum: engine-sized products and odd layouts", "[einsum]", 
   check_einsum<T, 2>("iabc,abcj->ij", 0, Shape<4>{7, 3, 4, 5}, Shape<4>{3, 4, 5, 9});
 }
 
-// Each fallback branch of the planner's lowering onto the engine, on layouts chosen to reach
-// it (a group whose dimensions cannot merge), against the reference.
+// Groups of dimensions that do not merge become multi-dimensional engine axes: M, N, the
+// batch and K of three dimensions each, laid out so that no two of them merge, read in place.
 TEMPLATE_TEST_CASE("einsum: groups whose dimensions do not merge", "[einsum]", float, tessel::float16,
                    tessel::bfloat16) {
   using T = TestType;
@@ -331,14 +333,118 @@ TEMPLATE_TEST_CASE("einsum: groups whose dimensions do not merge", "[einsum]", f
 
 namespace {
 
-// einsum "M<k labels>,<k labels>N->MN" with `K` contracted dimensions of size 2 whose order
-// in memory is reversed in the first operand (so no two of them merge across the operands);
-// returns how many blocks the call allocated, after a warm-up call.
+// A view of t's values with dimensions [first, first + count) in reverse order in memory,
+// the others in place: no two of the reversed ones merge with each other.
+template <class T, std::size_t R>
+Laid<T, R> reversed_dims(const Tensor<T, R>& t, std::size_t first, std::size_t count) {
+  std::array<std::size_t, R> perm{};
+  std::iota(perm.begin(), perm.end(), std::size_t{0});
+  std::reverse(perm.begin() + std::ptrdiff_t(first), perm.begin() + std::ptrdiff_t(first + count));
+  return lay_out(t, perm, 1);
+}
+
+// G = one more dimension than an engine axis takes, in M, in N and in the batch (the
+// planner's fallbacks: M and N overflow into the batch, the batch into a loop of calls); each
+// against the reference, on every ISA path, with nothing allocated but the result.
+template <class T, std::size_t G>
+void check_group_overflow() {
+  std::string g;
+  for (std::size_t i = 0; i < G; ++i) g += static_cast<char>('A' + i);
+  Shape<G + 1> sm{}, sn{};
+  Shape<G + 2> sx{}, sy{};
+  for (std::size_t i = 0; i < G; ++i) sm[i] = sn[i + 1] = sx[i] = sy[i] = 2;
+  sm[G] = 5, sn[0] = 5;
+  sx[G] = 3, sx[G + 1] = 4, sy[G] = 4, sy[G + 1] = 3;
+  const auto A = random_tensor<T, G + 1>(sm, 41);  // [g..., k]
+  const auto B = random_tensor<T, 2>({5, 3}, 42);
+  const auto Bn = random_tensor<T, G + 1>(sn, 43);  // [k, g...]
+  const auto Am = random_tensor<T, 2>({3, 5}, 44);
+  const auto X = random_tensor<T, G + 2>(sx, 45);  // [g..., i, j]
+  const auto Y = random_tensor<T, G + 2>(sy, 46);  // [g..., j, k]
+  const auto A_odd = reversed_dims(A, 0, G);
+  const auto Bn_odd = reversed_dims(Bn, 1, G);
+  const auto X_odd = reversed_dims(X, 0, G);
+  const std::string em = g + "k,kn->" + g + "n", en = "mk,k" + g + "->m" + g, ex = g + "ij," + g + "jk->" + g + "ik";
+  const Ref rm = ref_of(em, A, B), rn = ref_of(en, Am, Bn), rx = ref_of(ex, X, Y);
+  for (tessel::Isa isa : available_isas()) {
+    tessel::set_isa(isa);
+    CAPTURE(tessel::active_isa(), G);
+    CHECK_VERDICT(judge_any(tessel::einsum<G + 1>(em, A_odd.view, B), rm));
+    CHECK_VERDICT(judge_any(tessel::einsum<G + 1>(en, Am, Bn_odd.view), rn));
+    CHECK_VERDICT(judge_any(tessel::einsum<G + 2>(ex, X_odd.view, Y), rx));
+  }
+  tessel::set_num_threads(1);
+  auto allocations = [](auto&& call) {
+    (void)call();
+    tessel::reset_memory_stats();
+    (void)call();
+    return tessel::memory_stats().allocations;
+  };
+  CHECK(allocations([&] { return tessel::einsum<G + 1>(em, A_odd.view, B); }) == 1);
+  CHECK(allocations([&] { return tessel::einsum<G + 1>(en, Am, Bn_odd.view); }) == 1);
+  CHECK(allocations([&] { return tessel::einsum<G + 2>(ex, X_odd.view, Y); }) == 1);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("einsum: groups with more dimensions than an engine axis takes", "[einsum]", float,
+                   tessel::bfloat16) {
+  SettingsGuard guard;
+  check_group_overflow<TestType, td::kEngineAxisDims + 1>();
+}
+
+// The bias of the planner's products (linear's): along N or M with one stride it goes to the
+// engine's epilogue; any other bias (here one that varies along both M and N, which no public
+// call passes) is written to c first and the product added onto it, still rounded once.
+TEMPLATE_TEST_CASE("multiply: a bias along N, along M, and along both", "[einsum][bias]", float, tessel::float16,
+                   tessel::bfloat16) {
+  using T = TestType;
+  SettingsGuard guard;
+  const std::int64_t I = 37, J = 45, K = 20;
+  const auto A = random_tensor<T, 2>({I, K}, 1);
+  const auto B = random_tensor<T, 2>({K, J}, 2);
+  const auto bias = random_tensor<T, 2>({I, J}, 3);
+  const Ref prod = ref_of("ik,kj->ij", A, B);
+  const Dense bd = dense_any(bias);
+  struct Case {
+    const char* what;
+    std::int64_t bias_i, bias_j;  // the bias's strides along i and j
+  };
+  for (const Case& cs : {Case{"along N", 0, 1}, Case{"along M", J, 0}, Case{"along M and N", J, 1},
+                         Case{"a scalar", 0, 0}}) {
+    Ref want = prod;
+    for (std::int64_t i = 0; i < I; ++i)
+      for (std::int64_t j = 0; j < J; ++j) {
+        const double b = bd.v[std::size_t(i * cs.bias_i + j * cs.bias_j)];
+        want.val[std::size_t(i * J + j)] += b;
+        want.mag[std::size_t(i * J + j)] += std::fabs(b);
+      }
+    for (tessel::Isa isa : available_isas()) {
+      tessel::set_isa(isa);
+      CAPTURE(cs.what, tessel::active_isa());
+      for (bool c_transposed : {false, true}) {  // c's contiguous dimension in N, then in M (the roles swap)
+        Tensor<T, 2> c(c_transposed ? Shape<2>{J, I} : Shape<2>{I, J});
+        const TensorView<T, 2> cv = c_transposed ? c.view().transpose(0, 1) : c.view();
+        td::ProductDims dims{{I, K, 0, cv.stride(0), cs.bias_i}, {J, 0, 1, cv.stride(1), cs.bias_j}, {K, 1, J, 0, 0}};
+        td::multiply<T>(A.data(), B.data(), bias.data(), cv.data(), dims);
+        CHECK_VERDICT(judge_any(TensorView<const T, 2>(cv), want));
+      }
+    }
+  }
+}
+
+namespace {
+
+// einsum "M<k labels>,<k labels>N->MN" with `K` contracted dimensions of size 2 laid out
+// so that no two of them merge across the operands: the first operand's in reverse order
+// (layout 0), or the second's padded so that they do not merge even on their own (layout 1),
+// or both padded (layout 2). Returns how many blocks the call allocated, after a warm-up.
 template <class T, std::size_t K>
-std::int64_t allocations_for_reversed_k() {
+std::int64_t allocations_for_k_layout(int layout) {
   std::string ks;
   for (std::size_t i = 0; i < K; ++i) ks += static_cast<char>('a' + i);
   const std::string eq = "M" + ks + "," + ks + "N->MN";
+  CAPTURE(eq, layout);
   Shape<K + 1> sa{}, sb{};
   sa[0] = 3, sb[K] = 4;
   for (std::size_t i = 0; i < K; ++i) sa[i + 1] = 2, sb[i] = 2;
@@ -346,11 +452,14 @@ std::int64_t allocations_for_reversed_k() {
   const auto B = random_tensor<T, K + 1>(sb, 32);
   std::array<std::size_t, K + 1> perm{};
   for (std::size_t i = 0; i <= K; ++i) perm[i] = i == 0 ? 0 : K + 1 - i;
-  const auto A_odd = lay_out(A, perm, 1);
-  const auto warm = tessel::einsum<2>(eq, A_odd.view, B);
+  const auto A_rev = lay_out(A, perm, 1);
+  const auto A_pad = padded_layout(A), B_pad = padded_layout(B);
+  const TensorView<const T, K + 1> a = layout == 0 ? A_rev.view : layout == 1 ? A.view() : A_pad.view;
+  const TensorView<const T, K + 1> b = layout == 0 ? B.view() : B_pad.view;
+  const auto warm = tessel::einsum<2>(eq, a, b);
   CHECK_VERDICT(judge_any(warm, ref_of(eq, A, B)));
   tessel::reset_memory_stats();
-  const auto y = tessel::einsum<2>(eq, A_odd.view, B);
+  const auto y = tessel::einsum<2>(eq, a, b);
   const std::int64_t n = tessel::memory_stats().allocations;
   CHECK(same_bits(y, warm));
   return n;
@@ -384,11 +493,14 @@ TEMPLATE_TEST_CASE("einsum allocates its result, and copies an operand only when
   // Three operands: one intermediate.
   const auto M = random_tensor<T, 2>({12, 5}, 5);
   CHECK(allocations([&] { return tessel::einsum<"bsnk,nke,ef->bsnf">(A1, W, M); }) == 2);
-  // As many non-mergeable contracted dimensions as an engine axis takes: no copy; one more:
-  // one operand copied.
+  // As many non-mergeable contracted dimensions as an engine axis takes: no copy. One more:
+  // the operand whose order breaks the group is copied (in the other's order), or both when
+  // neither order merges.
   constexpr std::size_t L = td::kEngineAxisDims;
-  CHECK(allocations_for_reversed_k<T, L>() == 1);
-  CHECK(allocations_for_reversed_k<T, L + 1>() == 2);
+  for (int layout : {0, 1, 2}) CHECK(allocations_for_k_layout<T, L>(layout) == 1);
+  CHECK(allocations_for_k_layout<T, L + 1>(0) == 2);
+  CHECK(allocations_for_k_layout<T, L + 1>(1) == 2);
+  CHECK(allocations_for_k_layout<T, L + 1>(2) == 3);
 }
 
 TEMPLATE_TEST_CASE("einsum: 1 and 2 threads give the same bits", "[einsum][threads]", float, tessel::bfloat16) {

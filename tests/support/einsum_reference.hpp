@@ -80,6 +80,21 @@ Laid<T, R> lay_out(const tessel::Tensor<T, R>& src, std::array<std::size_t, R> p
   l.view.copy_(src.view());
   return l;
 }
+// The same in row-major order with one unused element after each run of every dimension
+// (stride[d] = (size[d+1] + 1)·stride[d+1]): no two dimensions merge.
+template <class T, std::size_t R>
+Laid<T, R> padded_layout(const tessel::Tensor<T, R>& src) {
+  std::array<std::int64_t, R> strides{};
+  std::int64_t extent = 1;
+  for (std::size_t d = R; d-- > 0;) {
+    strides[d] = extent;
+    extent *= src.shape()[d] + 1;
+  }
+  Laid<T, R> l{tessel::Tensor<T, 1>({extent}), {}};
+  l.view = tessel::TensorView<T, R>(l.storage.data(), src.shape(), strides);
+  l.view.copy_(src.view());
+  return l;
+}
 template <class T, std::size_t R>
 Laid<T, R> random_layout(const tessel::Tensor<T, R>& src, std::mt19937& rng) {
   std::array<std::size_t, R> perm{};

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "../../core/tensor.hpp"
@@ -65,24 +66,44 @@ inline void swap_operands(ProductDims& dims) {
 
 // ---------------------------------------------------------------- the engine's description
 //
-// FALLBACK for the engine of today (gemm/problem.hpp): an Axis walks at most two dimensions
-// and the batch is one stride. Until the engine takes any number of (size, stride) pairs per
-// group, a group that does not fit is lowered as follows (tests/test_einsum.cpp exercises
-// each branch and counts the copies):
-//   * M or N with more than two dimensions: the outer ones become batch dimensions (an M
-//     dimension is a batch dimension along which b does not move);
-//   * more than one batch dimension: the outer ones are looped over, one engine call each;
-//   * K with more than two dimensions: no loop can split a sum without rounding twice, so
-//     an operand is copied with its K dimensions contiguous in the other's order (both when
-//     neither order merges into two);
-//   * a bias: c is filled with it first and the product accumulated onto it, which rounds
-//     the same sum once (a pass over c that the engine's epilogue will remove).
-inline constexpr std::size_t kEngineAxisDims = 2;
+// Each group becomes one engine Axis per operand (gemm/axis.hpp), which walks up to
+// Axis::kMaxDims dimensions, and the bias the engine's epilogue when it runs along the
+// columns or the rows of C with one stride. Beyond that (tensors of rank 7 and more with
+// dimensions that do not merge; a bias that varies along a batch dimension or along both M
+// and N), a FALLBACK lowers the group differently (tests/test_einsum.cpp exercises each
+// branch and counts the copies):
+//   * M or N with more dimensions: the outer ones become batch dimensions (an M dimension is
+//     a batch dimension along which b does not move);
+//   * more batch dimensions: the outer ones are looped over, one engine call each;
+//   * K with more dimensions: no loop can split a sum without rounding twice, so an operand
+//     is copied with its K dimensions contiguous in the other's order (both when neither
+//     order merges into few enough);
+//   * a bias the epilogue cannot take: c is filled with it first and the product added onto
+//     it (beta = 1), which rounds the same sum once.
+inline constexpr std::size_t kEngineAxisDims = static_cast<std::size_t>(Axis::kMaxDims);
 
+// One operand's Axis over a group's dimensions (outer to inner, at most kEngineAxisDims).
 inline Axis engine_axis(const ProductDims& g, std::int64_t ProductDim::*stride) {
   if (g.empty()) return Axis::strided(0);
-  if (g.size() == 1) return Axis::strided(g[0].*stride);
-  return Axis{g[1].*stride, g[1].size, g[0].*stride, nullptr};
+  Axis axis;
+  axis.dims = static_cast<int>(g.size());
+  for (std::size_t d = 0; d < g.size(); ++d) axis.size[d] = g[d].size, axis.stride[d] = g[d].*stride;
+  return axis;
+}
+
+inline bool has_bias_stride(const ProductDims& g) {
+  return std::any_of(g.begin(), g.end(), [](const ProductDim& d) { return d.bias != 0; });
+}
+// The stride s for which the bias of the group's logical index j is bias[j·s], if any.
+inline std::optional<std::int64_t> bias_stride_along(const ProductDims& g) {
+  if (g.empty()) return 0;
+  const std::int64_t s = g.back().bias;
+  std::int64_t inner = 1;
+  for (auto d = g.rbegin(); d != g.rend(); ++d) {
+    if (d->bias != s * inner) return std::nullopt;
+    inner *= d->size;
+  }
+  return s;
 }
 
 // How many dimensions a group keeps when merged on one operand's strides alone, in that
@@ -118,7 +139,7 @@ Tensor<T, 1> copy_operand(const T* src, ProductDims& order, std::int64_t Product
 
 template <class T>
 void run_on_engine(const T* a, const T* b, const T* bias, T* c, ProductGroups g) {
-  // FALLBACK (see above): K beyond two dimensions -> copy the operand(s) that break it.
+  // FALLBACK (see above): K beyond an Axis -> copy the operand(s) that break it.
   Tensor<T, 1> a_copy, b_copy;
   if (g.k.size() > kEngineAxisDims) {
     const bool b_fits = merged_count(g.k, &ProductDim::b) <= kEngineAxisDims;
@@ -150,34 +171,42 @@ void run_on_engine(const T* a, const T* b, const T* bias, T* c, ProductGroups g)
     }
     order_groups(g);
   }
-  // FALLBACK: M and N beyond two dimensions -> batch dimensions.
+  // FALLBACK: M and N beyond an Axis -> batch dimensions; the batch beyond one -> a loop.
   for (ProductDims* grp : {&g.m, &g.n})
     while (grp->size() > kEngineAxisDims) {
       g.batch.insert(g.batch.begin(), grp->front());
       grp->erase(grp->begin());
     }
-  // FALLBACK: the bias goes into c first; the engine then accumulates onto it.
-  if (bias) {
-    ProductDims out = g.batch;
-    for (const ProductDims* grp : {&g.m, &g.n}) out.insert(out.end(), grp->begin(), grp->end());
-    run_loops<T>(nullptr, nullptr, bias, c, out);
-  }
+  const auto looped_count = g.batch.size() > kEngineAxisDims ? g.batch.size() - kEngineAxisDims : 0;
+  const ProductDims looped(g.batch.begin(), g.batch.begin() + std::ptrdiff_t(looped_count));
+  const ProductDims batch(g.batch.begin() + std::ptrdiff_t(looped_count), g.batch.end());
 
   GemmProblem<T> p;
+  p.batch = count_of(batch);
   p.m = count_of(g.m);
   p.n = count_of(g.n);
   p.k = count_of(g.k);
-  p.accumulate = bias != nullptr;
-  p.a = {a, 0, engine_axis(g.m, &ProductDim::a), engine_axis(g.k, &ProductDim::a)};
-  p.b = {b, 0, engine_axis(g.k, &ProductDim::b), engine_axis(g.n, &ProductDim::b)};
-  p.c = {c, 0, engine_axis(g.m, &ProductDim::c), engine_axis(g.n, &ProductDim::c)};
-  // FALLBACK: one batch dimension for the engine, a loop over the others.
-  ProductDims looped;
-  if (!g.batch.empty()) {
-    const ProductDim& inner = g.batch.back();
-    p.batch = inner.size;
-    p.a.batch_stride = inner.a, p.b.batch_stride = inner.b, p.c.batch_stride = inner.c;
-    looped.assign(g.batch.begin(), g.batch.end() - 1);
+  p.a = {a, engine_axis(batch, &ProductDim::a), engine_axis(g.m, &ProductDim::a), engine_axis(g.k, &ProductDim::a)};
+  p.b = {b, engine_axis(batch, &ProductDim::b), engine_axis(g.k, &ProductDim::b), engine_axis(g.n, &ProductDim::b)};
+  p.c = {c, engine_axis(batch, &ProductDim::c), engine_axis(g.m, &ProductDim::c), engine_axis(g.n, &ProductDim::c)};
+  if (bias) {
+    // The epilogue takes a bias along N or M with one stride, the same for every batch.
+    std::optional<std::int64_t> stride;
+    BiasAlong along = BiasAlong::n;
+    if (!has_bias_stride(g.batch)) {
+      if (!has_bias_stride(g.m)) stride = bias_stride_along(g.n);
+      else if (!has_bias_stride(g.n)) stride = bias_stride_along(g.m), along = BiasAlong::m;
+    }
+    if (stride) {
+      p.epilogue.bias = bias;
+      p.epilogue.bias_stride = *stride;
+      p.epilogue.bias_along = along;
+    } else {  // FALLBACK: the bias into c first, the product added onto it
+      ProductDims out = g.batch;
+      for (const ProductDims* grp : {&g.m, &g.n}) out.insert(out.end(), grp->begin(), grp->end());
+      run_loops<T>(nullptr, nullptr, bias, c, out);
+      p.epilogue.beta = 1.0f;
+    }
   }
   DimWalk w(looped);
   const std::int64_t calls = count_of(looped);
