@@ -127,29 +127,11 @@ TEST_CASE("einsum parser: torch.einsum's grammar at compile time", "[einsum][par
 // ---------------------------------------------------------------- the compile-time form
 
 namespace {
-template <class... X>
-concept CompileTimeMM = requires(const X&... x) {
-  { tessel::einsum<"ij,jk->ik">(x...) } -> tessel::TensorLike;
-};
-template <class... X>
-concept CompileTimeBadChar = requires(const X&... x) {
-  { tessel::einsum<"ij,j$->ik">(x...) } -> tessel::TensorLike;
-};
-template <class... X>
-concept CompileTimeTwoEllipses = requires(const X&... x) {
-  { tessel::einsum<"...i...j,jk->ik">(x...) } -> tessel::TensorLike;
-};
-template <class... X>
-concept CompileTimeRepeatedOutput = requires(const X&... x) {
-  { tessel::einsum<"ij,jk->ii">(x...) } -> tessel::TensorLike;
-};
-template <class... X>
-concept CompileTimeUnknownOutput = requires(const X&... x) {
-  { tessel::einsum<"ij,jk->iz">(x...) } -> tessel::TensorLike;
-};
-template <class... X>
-concept CompileTimeEllipsisMM = requires(const X&... x) {
-  { tessel::einsum<"...ij,...jk->...ik">(x...) } -> tessel::TensorLike;
+// Whether einsum<Eq>(x...) compiles to a tensor (a wrong call returns detail::InvalidEinsum,
+// whose static_asserts fire only when the call is really made).
+template <td::EinsumLiteral Eq, class... X>
+concept Compiles = requires(const X&... x) {
+  { tessel::einsum<Eq>(x...) } -> tessel::TensorLike;
 };
 }  // namespace
 
@@ -157,20 +139,23 @@ TEST_CASE("einsum<\"...\">: ranks are deduced, wrong equations and ranks do not 
   using T2 = Tensor<float, 2>;
   using T3 = Tensor<float, 3>;
   using B2 = Tensor<tessel::bfloat16, 2>;
-  static_assert(CompileTimeMM<T2, T2>);
-  static_assert(CompileTimeMM<TensorView<float, 2>, TensorView<const float, 2>>);
-  static_assert(CompileTimeMM<tessel::MaybeOwnedView<float, 2>, T2>);
-  static_assert(!CompileTimeMM<T2>);          // one operand for two terms
-  static_assert(!CompileTimeMM<T2, T2, T2>);  // three
-  static_assert(!CompileTimeMM<T3, T2>);      // "ij" on a rank-3 operand
-  static_assert(!CompileTimeMM<T2, B2>);      // element types differ
-  static_assert(!CompileTimeMM<int, T2>);     // not a tensor
-  static_assert(!CompileTimeBadChar<T2, T2>);
-  static_assert(!CompileTimeTwoEllipses<T2, T2>);
-  static_assert(!CompileTimeRepeatedOutput<T2, T2>);
-  static_assert(!CompileTimeUnknownOutput<T2, T2>);
-  static_assert(CompileTimeEllipsisMM<Tensor<float, 4>, T3>);
-  static_assert(!CompileTimeEllipsisMM<Tensor<float, 1>, T2>);  // fewer dimensions than "ij"
+  static_assert(Compiles<"ij,jk->ik", T2, T2>);
+  static_assert(Compiles<"ij,jk->ik", TensorView<float, 2>, TensorView<const float, 2>>);
+  static_assert(Compiles<"ij,jk->ik", tessel::MaybeOwnedView<float, 2>, T2>);
+  static_assert(!Compiles<"ij,jk->ik", T2>);          // one operand for two terms
+  static_assert(!Compiles<"ij,jk->ik", T2, T2, T2>);  // three
+  static_assert(!Compiles<"ij,jk->ik", T3, T2>);      // "ij" on a rank-3 operand
+  static_assert(!Compiles<"ij,jk->ik", T2, B2>);      // element types differ
+  static_assert(!Compiles<"ij,jk->ik", int, T2>);     // not a tensor
+  static_assert(!Compiles<"ij,j$->ik", T2, T2>);
+  static_assert(!Compiles<"...i...j,jk->ik", T2, T2>);
+  static_assert(!Compiles<"ij,jk->ii", T2, T2>);
+  static_assert(!Compiles<"ij,jk->iz", T2, T2>);
+  static_assert(!Compiles<"i.j,jk->ik", T2, T2>);
+  static_assert(!Compiles<"...ij,jk->......ik", T2, T2>);
+  static_assert(!Compiles<"ij,jk->i->k", T2, T2>);
+  static_assert(Compiles<"...ij,...jk->...ik", Tensor<float, 4>, T3>);
+  static_assert(!Compiles<"...ij,...jk->...ik", Tensor<float, 1>, T2>);  // fewer dimensions than "ij"
   // Result ranks.
   static_assert(std::is_same_v<decltype(tessel::einsum<"bij,bjk->bik">(T3{}, T3{})), T3>);
   static_assert(std::is_same_v<decltype(tessel::einsum<"...ij,...jk->...ik">(Tensor<float, 5>{}, T3{})),
