@@ -72,6 +72,18 @@ TEMPLATE_TEST_CASE("gemm: every path, layout and edge size against fp64", "[gemm
   }
 }
 
+TEMPLATE_TEST_CASE("gemm: float16/bfloat16 inputs with a float output (the unrounded fp32 sums)", "[gemm]", float16,
+                   bfloat16) {
+  // Without the rounding to T the tolerance is fp32's: ulp_float(ref) + the accumulation bound.
+  for (Isa isa : available_isas()) {
+    const Tile t = tile_of(isa);
+    SECTION(std::string(tessel::isa_name(isa))) {
+      sweep<TestType, float>(isa, all_layouts(), edge_shapes(t));
+      sweep<TestType, float>(isa, {kPlain, kTransA | kGatherK | kAccumulate, kBias | kScale}, {{2, 67, 131, 97}, {1, 45, 140, 700}});
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("gemm: primes and multi-block sizes", "[gemm]", float, float16, bfloat16) {
   const std::vector<Shape> shapes = {{2, 67, 131, 97}, {1, 257, 61, 211}, {3, 37, 263, 64}, {2, 45, 140, 700}};
   for (Isa isa : available_isas())

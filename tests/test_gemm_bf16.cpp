@@ -78,6 +78,15 @@ TEST_CASE("gemm bf16 (vdpbf16ps): every layout and edge size against fp64", "[ge
   sweep<bfloat16>(Isa::avx512, all_layouts(), edge_shapes());
 }
 
+TEST_CASE("gemm bf16 (vdpbf16ps): a float output (unrounded sums), every layout and edge size", "[gemm][bf16]") {
+  if (!have_dpbf16()) {
+    SUCCEED("the CPU lacks AVX512_BF16: nothing to test");
+    return;
+  }
+  RouteGuard route(Bf16Route::dpbf16);
+  sweep<bfloat16, float>(Isa::avx512, all_layouts(), edge_shapes());
+}
+
 TEST_CASE("gemm bf16 (vdpbf16ps): primes and multi-block sizes", "[gemm][bf16]") {
   if (!have_dpbf16()) {
     SUCCEED("the CPU lacks AVX512_BF16: nothing to test");

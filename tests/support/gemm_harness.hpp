@@ -158,9 +158,10 @@ inline AxisPlan batch_axis(unsigned layout, std::int64_t batch, std::int64_t mat
   return strided_axis(batch, matrix);
 }
 
-// Runs one (isa, T, layout, shape) case; returns the C the engine wrote (for the thread check).
-template <class T>
-std::vector<T> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uint32_t seed) {
+// Runs one (isa, T, layout, shape) case with output type TC (T, or float: then unrounded);
+// returns the C the engine wrote (for the thread check).
+template <class T, class TC = T>
+std::vector<TC> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uint32_t seed) {
   std::mt19937 rng(seed);
   const bool strided = layout & kStrided, groups = layout & kGroups;
   const std::int64_t es = strided ? 2 : 1;  // element stride of the "contiguous" axis
@@ -225,11 +226,11 @@ std::vector<T> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uin
       B(static_cast<std::size_t>(extent(b_batch.offsets) + b_size));
   for (auto& v : A) v = random_value<T>(rng);
   for (auto& v : B) v = random_value<T>(rng);
-  std::vector<T> C(static_cast<std::size_t>(extent(c_batch.offsets) + c_size));
+  std::vector<TC> C(static_cast<std::size_t>(extent(c_batch.offsets) + c_size));
   // Without β, C starts as NaN: a store that read it would make every result NaN.
-  const T sentinel = tessel::from_float<T>(std::numeric_limits<float>::quiet_NaN());
-  for (auto& v : C) v = (layout & kAccumulate) ? random_value<T>(rng) : sentinel;
-  const std::vector<T> C0 = C;
+  const TC sentinel = tessel::from_float<TC>(std::numeric_limits<float>::quiet_NaN());
+  for (auto& v : C) v = (layout & kAccumulate) ? random_value<TC>(rng) : sentinel;
+  const std::vector<TC> C0 = C;
   // The epilogue: α, β and a bias (T values, strided inside a longer vector).
   const bool bias_n = layout & kBias, bias_m = !bias_n && (layout & kBiasRows);
   const std::int64_t bias_stride = bias_n ? 3 : 2, bias_count = bias_n ? n : m;
@@ -238,7 +239,7 @@ std::vector<T> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uin
   const float alpha = (layout & kScale) ? -0.75f : 1.0f;
   const float beta = (layout & kAccumulate) ? ((layout & kScale) ? 0.5f : 1.0f) : 0.0f;
 
-  GemmProblem<T> p;
+  GemmProblem<T, TC> p;
   p.batch = s.batch, p.m = m, p.n = n, p.k = k;
   auto with_index = [](AxisPlan& ap) {
     return ap.index.empty() ? ap.axis : ap.axis.with_index(ap.index.data());
@@ -286,7 +287,7 @@ std::vector<T> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uin
         written[ci] = 1;
         const double got = static_cast<double>(static_cast<float>(C[ci]));
         // (k products, and up to three roundings of the epilogue: α, the bias, β·C.)
-        const double tol = ulp_of<T>(ref) + 2.0 * std::sqrt(double(k) + 3) * std::ldexp(mag, -24);
+        const double tol = ulp_of<TC>(ref) + 2.0 * std::sqrt(double(k) + 3) * std::ldexp(mag, -24);
         if (!(std::abs(got - ref) <= tol)) {
           if (++bad <= 3)
             UNSCOPED_INFO("g=" << g << " i=" << i << " j=" << j << " got " << got << " ref " << ref << " tol " << tol);
@@ -297,7 +298,8 @@ std::vector<T> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uin
   std::int64_t clobbered = 0;
   for (std::size_t x = 0; x < C.size(); ++x)
     if (!written[x] && bits_of(C[x]) != bits_of(C0[x])) ++clobbered;
-  INFO("isa " << tessel::isa_name(isa) << " " << tessel::dtype_name<T>() << " " << layout_name(layout) << " batch "
+  INFO("isa " << tessel::isa_name(isa) << " " << tessel::dtype_name<T>() << " -> " << tessel::dtype_name<TC>() << " "
+              << layout_name(layout) << " batch "
               << s.batch << " m " << m << " n " << n << " k " << k << " threads " << threads);
   REQUIRE(overlap == 0);  // the layout itself must give every C element its own place
   CHECK(bad == 0);
@@ -306,11 +308,11 @@ std::vector<T> run_case(Isa isa, unsigned layout, Shape s, int threads, std::uin
 }
 
 // Every layout on every shape, on one ISA path, one thread.
-template <class T>
+template <class T, class TC = T>
 void sweep(Isa isa, const std::vector<unsigned>& layouts, const std::vector<Shape>& shapes) {
   std::uint32_t seed = 1;
   for (unsigned l : layouts)
-    for (const Shape& s : shapes) run_case<T>(isa, l, s, 1, seed++);
+    for (const Shape& s : shapes) run_case<T, TC>(isa, l, s, 1, seed++);
 }
 
 // The layouts every path is swept over: each feature alone, and combinations that meet in

@@ -30,6 +30,7 @@
 #include "block_prefetch.hpp"
 #include "blocking.hpp"
 #include "pack.hpp"
+#include "partition.hpp"
 #include "problem.hpp"
 #include "store.hpp"
 #include "workspace.hpp"
@@ -37,9 +38,6 @@
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
 TESSEL_SIMD_CODE_BEGIN
-
-// Below this many flops per thread, a thread costs more than it saves.
-inline constexpr double kFlopsPerThread = 4.0e6;
 
 // A kernel may pack its panels its own way (e.g. bfloat16 pairs along k for vdpbf16ps) by
 // defining static pack_a / pack_b with the signatures of gemm/pack.hpp's; the panels still
@@ -123,68 +121,45 @@ inline constexpr bool kernel_may_run_transposed = [] {
   else return true;
 }();
 
+// What partitioning needs to know of p run with Kernel.
+template <class Kernel, class T, class TC>
+GemmShape gemm_shape(const GemmProblem<T, TC>& p) {
+  return GemmShape{p.batch, p.m, p.n, p.k, Kernel::MR, Kernel::NR, std::int64_t(sizeof(T)), std::int64_t(sizeof(TC)),
+                   p.epilogue.reads_c()};
+}
+
+// The plan of p run as given on Kernel, with `available_threads` threads.
+template <class Kernel, class T, class TC>
+GemmPlan plan_as_given(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
+  return plan_gemm(gemm_shape<Kernel>(p), kernel_blocking<Kernel>(p.m, p.n, p.k, cpu), cpu, available_threads);
+}
+
 // Runs p as given (run_gemm below may run it transposed). Guarded (a kernel with
 // kernel_guards_panels): every packed panel is checked, and the first that holds a value
 // the kernel cannot take stops the call, which then returns false with C partly written;
 // otherwise, and unguarded, it returns true. Which panels are packed depends on the inputs
 // and the blocking only, so the answer does not depend on the thread count.
-template <class Kernel, class T>
-bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
+template <class Kernel, class T, class TC>
+bool run_gemm_as_given(const GemmProblem<T, TC>& p, bool guarded = false) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   constexpr Isa I = Kernel::isa;
-  constexpr bool kSpread = kernel_spreads_stores<Kernel, T>;
+  constexpr bool kSpread = kernel_spreads_stores<Kernel, TC>;
   if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return true;
   if constexpr (!kernel_guards_panels<Kernel>) guarded = false;
   std::atomic<bool> rejected{false};  // guarded: a packed panel failed the check
   const CpuFeatures& cpu = cpu_features();
-  const Blocking bk = kernel_blocking<Kernel>(p.m, p.n, p.k, cpu);
-  const std::int64_t m_blocks = (p.m + bk.mc - 1) / bk.mc;
-  const std::int64_t n_blocks = (p.n + bk.nc - 1) / bk.nc;
-  const std::int64_t units = p.batch * m_blocks * n_blocks;
-  const double flops = 2.0 * double(p.batch) * double(p.m) * double(p.n) * double(std::max<std::int64_t>(p.k, 1));
-  const auto useful = static_cast<std::int64_t>(std::max(1.0, flops / kFlopsPerThread));
-  const int threads = threads_for_call(p.threads, std::min(units, useful));
-  // Stream C when it is much larger than the caches: it will not be re-read soon. (Some
-  // systems report an L3 far larger than a core can use, hence the cap at 16 L2s.)
-  const std::int64_t c_bytes = p.batch * p.m * p.n * static_cast<std::int64_t>(sizeof(T));
-  const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : (1 << 20);
-  const std::int64_t llc = std::min(cpu.l3 > 0 ? cpu.l3 : 16 * l2, 16 * l2);
+  const GemmPlan plan = plan_as_given<Kernel>(p, cpu, threads_for_call(p.threads, p.batch * p.m * p.n));
+  const Blocking& bk = plan.bk;
+  const int threads = plan.threads;
   const Epilogue<T>& epilogue = p.epilogue;
   const float beta = epilogue.beta;
-  const bool stream = c_bytes > llc && !epilogue.reads_c();
-  // Leading dimension of the fp32 buffers: 16-float aligned rows, plus one cache line so rows
-  // a power of two apart do not all fall in one L1 set.
-  const std::int64_t ldc = round_up(bk.nc, 16) + 16;
+  const bool stream = plan.stream, keep_b = plan.keep_b, a_prefetch_l2 = plan.a_prefetch_l2;
+  const std::int64_t ldc = plan.ldc;
   const std::uint64_t call = next_call_id();
-  // The next A panel's rows go to L2 rather than L1 when they would take more than an eighth
-  // of L1 (pack.hpp: prefetch_a).
-  const std::int64_t l1 = cpu.l1d > 0 ? cpu.l1d : 32 * 1024;
-  const bool a_prefetch_l2 = MR * bk.kc * std::int64_t(sizeof(T)) > l1 / 8;
-  // Whether a unit's B column block, packed for all of k, fits the bound kept for it: then
-  // the units sharing it (consecutive, row blocks fastest) pack it once per thread instead
-  // of once per unit. With several k blocks it does not stay in L2 anyway; each k block's
-  // part is streamed from the packed copy like the unit's own panels.
-  const bool keep_b = bk.k_blocks == 1 || round_up(bk.nc, NR) * p.k * std::int64_t(sizeof(float)) <= 4 * l2;
-
-  // Units are ordered (batch, column block, row block), row blocks fastest, so a thread's
-  // consecutive units usually share their packed B block. Except for a batch of one-k-block
-  // products with small B blocks (an eighth of L2; the multi-head case with a short k and n),
-  // where the batch runs fastest: the heads' A blocks are then column slices of the same
-  // rows, whose pages and DRAM rows the previous unit has just opened (a head's A rows are
-  // far apart, each on its own page), which saves more than packing the small B block of
-  // every unit costs. (Measured: M=4096 K=128 N=128 ×32 +3 %, M=2048 K=64 N=1024 ×16 −3 %.)
-  const bool batch_fastest =
-      p.batch > 1 && bk.k_blocks == 1 && round_up(bk.nc, NR) * bk.kc * std::int64_t(sizeof(float)) <= l2 / 8;
   auto do_unit = [&](Workspace& ws, std::int64_t u) {
     if (guarded && rejected.load(std::memory_order_relaxed)) return;  // the call is stopping
-    std::int64_t ib, jb, g;
-    if (batch_fastest) {
-      g = u % p.batch, jb = (u / p.batch) % n_blocks, ib = u / (p.batch * n_blocks);
-    } else {
-      ib = u % m_blocks, jb = (u / m_blocks) % n_blocks, g = u / (n_blocks * m_blocks);
-    }
-    const std::int64_t i0 = ib * bk.mc, mc = std::min(bk.mc, p.m - i0);
-    const std::int64_t j0 = jb * bk.nc, nc = std::min(bk.nc, p.n - j0);
+    const WorkUnit w = work_unit(plan, u);
+    const std::int64_t g = w.g, jb = w.jb, i0 = w.i0, mc = w.rows, j0 = w.j0, nc = w.cols;
     const std::int64_t mc_pad = round_up(mc, MR), nc_pad = round_up(nc, NR);
     if (p.k == 0) {
       float* cbuf = ws.c.floats(mc_pad * ldc + epilogue_floats(mc, nc));
@@ -206,8 +181,8 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
     // C's rows are not aligned): the `done` columns of a panel's strip are in C or pending,
     // the first h (up to the first aligned column) and the last few go out ordinarily.
     const bool spread = kSpread && p.c.cols.is_unit() && !epilogue.reads_c();
-    T* const c_base = p.c.matrix(g);
-    PendingTile<T, MR> pending;
+    TC* const c_base = p.c.matrix(g);
+    PendingTile<TC, MR> pending;
     // B's column block is packed once for all k when it is small enough (keep_b), at
     // offset p0·nc_pad for the k block at p0, and kept for the thread's next units.
     float* const bfull = keep_b ? ws.b.floats(nc_pad * p.k) : nullptr;
@@ -258,15 +233,15 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
         float* const strip = one_block ? cbuf : cbuf + ir * ldc;
         if constexpr (kSpread) {
           if (spread && last) {
-            T* crow[MR];
+            TC* crow[MR];
             std::int64_t h = 0;  // the first column (from j0) where C's rows are vector-aligned
             bool nt = stream;
             for (int r = 0; r < rows; ++r) {
               crow[r] = c_base + p.c.rows.offset(i0 + ir + r) + j0;
               const auto addr = reinterpret_cast<std::uintptr_t>(crow[r]);
-              const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(T) % 16) % 16);
+              const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(TC) % 16) % 16);
               if (r == 0) h = hr;
-              if (hr != h || addr % sizeof(T) != 0) nt = false;
+              if (hr != h || addr % sizeof(TC) != 0) nt = false;
             }
             if (!nt) h = 0;
             // Vectors lie on the grid g0 + 16·q (aligned in C when nt); the columns before
@@ -275,7 +250,7 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
             std::int64_t done = 0;
             for (std::int64_t jr = 0; jr < nc_pad; jr += NR) {
               const std::int64_t avail = std::min<std::int64_t>(nc, jr + NR);
-              Kernel::template run_store<T>(kc, ap, bp + jr * kc, strip + jr, ldc, p0 > 0, pending);
+              Kernel::template run_store<TC>(kc, ap, bp + jr * kc, strip + jr, ldc, p0 > 0, pending);
               pending.nv = 0;
               if (epi.active) apply_epilogue<I>(strip + jr, ldc, rows, avail - jr, epi, ir, jr);
               const std::int64_t e = jr + NR >= nc_pad ? avail : g0 + (avail - g0) / 16 * 16;
@@ -307,22 +282,35 @@ bool run_gemm_as_given(const GemmProblem<T>& p, bool guarded = false) {
       }
     }
     if (keep_b) ws.b_call = call, ws.b_g = g, ws.b_jb = jb;
-    if constexpr (kSpread) Kernel::template flush<T>(pending);
+    if constexpr (kSpread) Kernel::template flush<TC>(pending);
   };
 
   // (Each thread's non-temporal stores are fenced by that thread, at the end of its unit.)
-  parallel_for_dynamic(threads, units, [&](std::int64_t u) {
+  parallel_for_dynamic(threads, plan.units, [&](std::int64_t u) {
     do_unit(thread_workspace(), u);
     if (stream) streaming_store_fence();
   });
   return !rejected.load();
 }
 
+// Whether run_gemm runs p on Kernel transposed.
+template <class Kernel, class T, class TC>
+bool runs_transposed(const GemmProblem<T, TC>& p) {
+  return kernel_may_run_transposed<Kernel> && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k);
+}
+
+// The plan run_gemm follows for p on Kernel with `available_threads` threads (that of the
+// transposed problem when it runs transposed): what tests and load-balance models read.
+template <class Kernel, class T, class TC>
+GemmPlan plan_for(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
+  return runs_transposed<Kernel>(p) ? plan_as_given<Kernel>(transposed(p), cpu, available_threads)
+                                    : plan_as_given<Kernel>(p, cpu, available_threads);
+}
+
 // Runs p, as given or transposed (transpose_pays); guarded: see run_gemm_as_given.
-template <class Kernel, class T>
-bool run_gemm(const GemmProblem<T>& p, bool guarded = false) {
-  if (kernel_may_run_transposed<Kernel> && transpose_pays(Kernel::MR, Kernel::NR, p.m, p.n, p.k))
-    return run_gemm_as_given<Kernel>(transposed(p), guarded);
+template <class Kernel, class T, class TC>
+bool run_gemm(const GemmProblem<T, TC>& p, bool guarded = false) {
+  if (runs_transposed<Kernel>(p)) return run_gemm_as_given<Kernel>(transposed(p), guarded);
   return run_gemm_as_given<Kernel>(p, guarded);
 }
 

@@ -19,8 +19,8 @@ TESSEL_NAMESPACE_BEGIN
 namespace detail {
 
 // Runs p on the kernels of `isa` (which the CPU must have).
-template <class T>
-void gemm_on(Isa isa, const GemmProblem<T>& p) {
+template <class T, class TC>
+void gemm_on(Isa isa, const GemmProblem<T, TC>& p) {
   static_assert(is_element_type_v<T>, "gemm: T must be float, float16 or bfloat16");
   switch (isa) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -55,8 +55,8 @@ void gemm_on(Isa isa, const GemmProblem<T>& p) {
   }
 }
 
-template <class T>
-void gemm(const GemmProblem<T>& p) {
+template <class T, class TC>
+void gemm(const GemmProblem<T, TC>& p) {
   gemm_on(current_isa(), p);
 }
 

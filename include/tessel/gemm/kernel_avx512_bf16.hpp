@@ -344,7 +344,8 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
 }
 
 // Whether p's inputs pass the guard: no tiny element in A (m × k) or B (k × n).
-inline bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16>& p) {
+template <class TC>
+bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16, TC>& p) {
   if (p.m <= 0 || p.n <= 0 || p.k <= 0) return true;
   return !bf16_operand_has_tiny(p.a, p.batch, p.m, p.k) && !bf16_operand_has_tiny(p.b, p.batch, p.k, p.n);
 }
@@ -353,7 +354,8 @@ inline bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16>& p) {
 // when forced, else (automatic) only if p's inputs pass the guard, by a scan of A and B.
 // (gemm_on asks this of calls that accumulate; the others it checks on the packed panels,
 // which hold the same elements.)
-inline Bf16Route bf16_route_for(const GemmProblem<bfloat16>& p) {
+template <class TC>
+Bf16Route bf16_route_for(const GemmProblem<bfloat16, TC>& p) {
   if (bf16_route() != Bf16Route::dpbf16) return Bf16Route::fma;
   if (bf16_route_mode() == Bf16Route::dpbf16) return Bf16Route::dpbf16;
   return bf16_inputs_dpbf16_safe(p) ? Bf16Route::dpbf16 : Bf16Route::fma;
@@ -462,9 +464,10 @@ struct Avx512Bf16Kernel {
     }
   }
 
-  // Output types run_store can write (the driver's spread path): C is bfloat16 here.
+  // Output types run_store can write (the driver's spread path): the bfloat16 output, or
+  // the unrounded fp32 one (which needs no conversion register either).
   template <class T>
-  static constexpr bool spread_store = std::is_same_v<T, bfloat16>;
+  static constexpr bool spread_store = std::is_same_v<T, bfloat16> || std::is_same_v<T, float>;
 
   // Writes all of a pending tile now (the driver's last tile of a unit).
   template <class T>

@@ -1,6 +1,6 @@
 // tessel/gemm/problem.hpp — the one computation the engine does, described as data.
 //
-//   for every batch g < batch:   C_g = round(α·A_g·B_g + bias + β·C_g)
+//   for every batch g < batch:   C_g = round_TC(α·A_g·B_g + bias + β·C_g)
 //                                A_g: m×k, B_g: k×n, C_g: m×n, the sum A_g·B_g in fp32
 //
 // Each operand is a base pointer and three Axis descriptions (gemm/axis.hpp): its batch,
@@ -21,6 +21,7 @@
 #include "../core/config.hpp"
 
 #include <cstdint>
+#include <type_traits>
 
 #include "axis.hpp"
 
@@ -53,12 +54,19 @@ struct Epilogue {
   bool scales_or_biases() const { return alpha != 1.0f || bias != nullptr; }
 };
 
-template <class T>
+// The output types the engine writes for inputs T: T itself (rounded once), or float for
+// float16/bfloat16 inputs (the fp32 accumulator itself, unrounded: partial sums that later
+// reductions add up, as linear's gradients and data-parallel training do).
+template <class T, class TC>
+inline constexpr bool is_output_type_for_v = std::is_same_v<T, TC> || std::is_same_v<TC, float>;
+
+template <class T, class TC = T>
 struct GemmProblem {
+  static_assert(is_output_type_for_v<T, TC>, "GemmProblem<T, TC>: C must be T, or float");
   std::int64_t batch = 1, m = 0, n = 0, k = 0;
   Operand<const T> a;  // m × k
   Operand<const T> b;  // k × n
-  Operand<T> c;        // m × n
+  Operand<TC> c;       // m × n
   Epilogue<T> epilogue;
   int threads = 0;     // 0: tessel's default (see core/threads.hpp)
 };
@@ -72,9 +80,9 @@ Operand<T> transposed(const Operand<T>& o) {
 // C = A·B computed as Cᵀ = Bᵀ·Aᵀ: the same products summed in the same order (a·b = b·a
 // exactly, and the k blocks do not change), so the same bits; only the roles of the tile's
 // rows and columns change (and a bias along n becomes one along m).
-template <class T>
-GemmProblem<T> transposed(const GemmProblem<T>& p) {
-  GemmProblem<T> t = p;
+template <class T, class TC>
+GemmProblem<T, TC> transposed(const GemmProblem<T, TC>& p) {
+  GemmProblem<T, TC> t = p;
   t.m = p.n, t.n = p.m;
   t.a = transposed(p.b);
   t.b = transposed(p.a);

@@ -1,0 +1,95 @@
+// Tests of gemm/partition.hpp: the work units the driver creates cover every element of C
+// exactly once, do not depend on the thread count (only how many threads take them does),
+// never use more threads than are available or useful, and carry the cost the driver
+// estimates (the flops of their register tiles). Shapes: the engine's benchmark shapes
+// (multi-head forward and backward, square) and awkward small ones.
+#include <catch2/catch.hpp>
+
+#include <tessel/gemm/gemm.hpp>
+#include <tessel/gemm/partition.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+using namespace tessel::detail;
+
+struct Case {
+  const char* name;
+  std::int64_t batch, m, n, k;
+};
+
+const std::vector<Case> kCases = {
+    {"W1 multi-head", 16, 2048, 1024, 64}, {"W3 multi-head", 32, 4096, 128, 128}, {"dW (k = M)", 16, 64, 1024, 2048},
+    {"square 1024", 1, 1024, 1024, 1024},  {"one row", 3, 1, 500, 70},            {"tiny", 1, 5, 7, 3},
+    {"k = 0", 2, 40, 50, 0}};
+
+GemmShape shape_of(const Case& c, int mr, int nr) { return GemmShape{c.batch, c.m, c.n, c.k, mr, nr, 2, 2, false}; }
+
+}  // namespace
+
+TEST_CASE("partition: units tile C exactly once, whatever the thread count", "[gemm][partition]") {
+  const auto& cpu = tessel::cpu_features();
+  for (const Case& c : kCases) {
+    const GemmShape s = shape_of(c, 14, 32);
+    const Blocking bk = make_blocking(14, 32, c.m, c.n, c.k, cpu);
+    const GemmPlan one = plan_gemm(s, bk, cpu, 1);
+    CAPTURE(c.name);
+    std::vector<std::uint8_t> covered(static_cast<std::size_t>(c.batch * c.m * c.n), 0);
+    double cost = 0;
+    for (const WorkUnit& w : work_units(one)) {
+      REQUIRE(w.rows > 0);
+      REQUIRE(w.cols > 0);
+      for (std::int64_t i = w.i0; i < w.i0 + w.rows; ++i)
+        for (std::int64_t j = w.j0; j < w.j0 + w.cols; ++j) ++covered[static_cast<std::size_t>((w.g * c.m + i) * c.n + j)];
+      cost += w.cost;
+      CHECK(w.cost == 2.0 * double(round_up(w.rows, 14)) * double(round_up(w.cols, 32)) * double(std::max<std::int64_t>(c.k, 1)));
+    }
+    std::int64_t wrong = 0;
+    for (auto x : covered) wrong += x != 1;
+    CHECK(wrong == 0);
+    CHECK(cost >= 2.0 * double(c.batch * c.m * c.n) * double(std::max<std::int64_t>(c.k, 1)));
+    for (int P : {2, 4, 8, 16, 32, 64, 128}) {
+      const GemmPlan many = plan_gemm(s, bk, cpu, P);
+      CAPTURE(P);
+      CHECK(many.units == one.units);
+      CHECK(many.threads >= 1);
+      CHECK(many.threads <= P);
+      CHECK(many.threads <= many.units);
+      const auto a = work_units(one), b = work_units(many);
+      bool same = a.size() == b.size();
+      for (std::size_t u = 0; same && u < a.size(); ++u)
+        same = a[u].g == b[u].g && a[u].i0 == b[u].i0 && a[u].j0 == b[u].j0 && a[u].rows == b[u].rows &&
+               a[u].cols == b[u].cols;
+      CHECK(same);
+    }
+  }
+}
+
+TEST_CASE("partition: small calls stay on one thread, large ones use what is there", "[gemm][partition]") {
+  const auto& cpu = tessel::cpu_features();
+  const Case tiny{"tiny", 1, 20, 20, 20}, big{"W1", 16, 2048, 1024, 64};
+  CHECK(plan_gemm(shape_of(tiny, 14, 32), make_blocking(14, 32, 20, 20, 20, cpu), cpu, 64).threads == 1);
+  const GemmPlan p = plan_gemm(shape_of(big, 14, 32), make_blocking(14, 32, 2048, 1024, 64, cpu), cpu, 2);
+  CHECK(p.threads == 2);
+  CHECK(plan_gemm(shape_of(big, 14, 32), p.bk, cpu, 0).threads == 1);  // nothing available: one
+}
+
+TEST_CASE("partition: the plan of a problem is the one the driver runs", "[gemm][partition]") {
+  // dW-shaped products run transposed on the fp32 kernels when that fills the tiles better;
+  // plan_for reports the plan of the problem as it actually runs.
+  GemmProblem<float> p;
+  p.batch = 1, p.m = 30, p.n = 1024, p.k = 2048;
+  const auto& cpu = tessel::cpu_features();
+  const GemmPlan plan = plan_for<ScalarKernel>(p, cpu, 4);
+  if (runs_transposed<ScalarKernel>(p)) {
+    CHECK(plan.shape.m == p.n);
+    CHECK(plan.shape.n == p.m);
+  } else {
+    CHECK(plan.shape.m == p.m);
+  }
+  p.m = 64, p.n = 64, p.k = 64;
+  CHECK_FALSE(runs_transposed<ScalarKernel>(p));
+  CHECK(plan_for<ScalarKernel>(p, cpu, 4).shape.m == 64);
+}
