@@ -1,4 +1,5 @@
-// bench/bench_ops.cpp — tessel's multi-head and importance matmul against its peers.
+// bench/bench_ops.cpp — tessel's multi-head and importance matmul against its peers, and
+// linear and einsum (rows described with their own functions, further down).
 //
 // Benchmarks are named  <op>/<workload>/<dtype>/<impl>/threads:<n>/real_time
 //   op        multi_head          O2 = matmul_with_multi_head(A1, W1, nh)        FLOPs 2·b·s·h·e
@@ -182,16 +183,19 @@ void user_selection(const tessel::Tensor<T, 2>& P, const tessel::ImportanceOptio
 
 using Call = std::function<void()>;
 
-template <class T>
-void finish(benchmark::State& state, const Inputs<T>& in, Op op, int threads, double seconds_per_call) {
-  // Plain counters from our own wall-clock timing of the loop (Google Benchmark's rate counters
-  // would print as "x/s"): GFLOP/s and the share of the peak of `threads` cores.
-  const double gflops = in.flops(op) * 1e-9 / seconds_per_call;
-  const double peak =
-      (std::is_same_v<T, bfloat16> ? tessel_bench::bf16_peak_gflops() : tessel_bench::fp32_peak_gflops()) * threads;
+// GFLOP/s and the share of the peak of `threads` cores, as plain counters from our own
+// wall-clock timing of the loop (Google Benchmark's rate counters would print as "x/s").
+void rate_counters(benchmark::State& state, double flops, double seconds_per_call, int threads, bool bf16) {
+  const double gflops = flops * 1e-9 / seconds_per_call;
+  const double peak = (bf16 ? tessel_bench::bf16_peak_gflops() : tessel_bench::fp32_peak_gflops()) * threads;
   state.counters["GFLOP/s"] = gflops;
   state.counters["%peak"] = gflops / peak * 100;
   state.counters["peak_GFLOP/s"] = peak;
+}
+
+template <class T>
+void finish(benchmark::State& state, const Inputs<T>& in, Op op, int threads, double seconds_per_call) {
+  rate_counters(state, in.flops(op), seconds_per_call, threads, std::is_same_v<T, bfloat16>);
   state.counters["t"] = static_cast<double>(op == Op::multi_head ? in.w.b * in.w.s : in.t);
 }
 
@@ -199,20 +203,27 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-template <class T>
-void run(benchmark::State& state, const Inputs<T>& in, Op op, int threads, const Call& call) {
+// One warm-up call (caches, the caching allocator, primitive caches), then the timed loop:
+// the seconds per call, or nothing when the warm-up threw (e.g. no float16 matmul in this
+// peer), which skips the benchmark with the exception's first line.
+std::optional<double> time_call(benchmark::State& state, const Call& call) {
   try {
-    call();  // warm-up: caches, the caching allocator, primitive caches
-  } catch (const std::exception& ex) {  // e.g. no float16 matmul in this peer: its first line
+    call();
+  } catch (const std::exception& ex) {
     const std::string what = ex.what();
     state.SkipWithError(what.substr(0, what.find('\n')).c_str());
     for (auto _ : state) {
     }
-    return;
+    return std::nullopt;
   }
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state) call();
-  finish(state, in, op, threads, seconds_since(t0) / static_cast<double>(state.iterations()));
+  return seconds_since(t0) / static_cast<double>(state.iterations());
+}
+
+template <class T>
+void run(benchmark::State& state, const Inputs<T>& in, Op op, int threads, const Call& call) {
+  if (const auto seconds = time_call(state, call)) finish(state, in, op, threads, *seconds);
 }
 
 // --- tessel ----------------------------------------------------------------------------------
@@ -487,6 +498,250 @@ void bench_torch(benchmark::State& state, const Workload& w, Op op, int threads)
 #endif
 
 // ---------------------------------------------------------------------------------------------
+// linear and einsum (SPEC §9–§10), in their own functions:
+//   linear_fwd/L1       y = linear(x, W, b), x [4, 512, 1024], W [1024, 1024]    FLOPs 2·P·in·out
+//                       impls tessel, tessel_into, tessel_matmul (matmul_into of x·Wᵀ without
+//                       bias: what linear must match), onednn (matmul with a bias), torch
+//                       (torch::nn::functional::linear)
+//   linear_fwdbwd/L1    forward + linear_backward with bias (dX, dW, db)         FLOPs 3·2·P·in·out
+//                       impls tessel, onednn (three matmuls + a column sum), torch (autograd)
+//   einsum_mh/W1        einsum("bsnk,nke->bsne") on W1's A1 [b,s,nh,hd], W1 [nh,hd,e]; impls tessel,
+//                       tessel_multi_head (matmul_with_multi_head, the target), torch (torch::einsum)
+//   attn_scores/A1      einsum("bhqd,bhkd->bhqk"), b=4, h=16, q=k=512, d=64      FLOPs 2·b·h·q·k·d
+//                       impls tessel, onednn (batched matmul, K read transposed), torch (torch::einsum)
+
+struct LinearShape {
+  const char* name;
+  i64 b, s, in, out;
+};
+const LinearShape kL1{"L1", 4, 512, 1024, 1024};
+struct AttnShape {
+  const char* name;
+  i64 b, h, q, k, d;
+};
+const AttnShape kA1{"A1", 4, 16, 512, 512, 64};
+
+enum class Row { linear_fwd, linear_fwdbwd, einsum_mh, attn_scores };
+const char* row_name(Row r) {
+  switch (r) {
+    case Row::linear_fwd: return "linear_fwd";
+    case Row::linear_fwdbwd: return "linear_fwdbwd";
+    case Row::einsum_mh: return "einsum_mh";
+    default: return "attn_scores";
+  }
+}
+
+template <class T>
+struct RowInputs {
+  Row row;
+  // linear
+  tessel::Tensor<T, 3> x, dy;
+  tessel::Tensor<T, 2> w;
+  tessel::Tensor<T, 1> bias;
+  // einsum: A [b, s, nh, hd] and W [nh, hd, e] (multi-head), or Q [b, h, q, d] and K [b, h, k, d]
+  tessel::Tensor<T, 4> a4, k4;
+  tessel::Tensor<T, 3> w3;
+  double flops = 0;
+  explicit RowInputs(Row r) : row(r) {
+    if (r == Row::linear_fwd || r == Row::linear_fwdbwd) {
+      const LinearShape& l = kL1;
+      x = random_tensor<T, 3>({l.b, l.s, l.in}, 11, -1, 1);
+      w = random_tensor<T, 2>({l.out, l.in}, 12, -1, 1);
+      bias = random_tensor<T, 1>({l.out}, 13, -1, 1);
+      if (r == Row::linear_fwdbwd) dy = random_tensor<T, 3>({l.b, l.s, l.out}, 14, -1, 1);
+      flops = 2.0 * double(l.b * l.s) * double(l.in) * double(l.out) * (r == Row::linear_fwdbwd ? 3 : 1);
+    } else if (r == Row::einsum_mh) {
+      const Workload& m = kW1;
+      const i64 hd = m.h / m.nh;
+      a4 = random_tensor<T, 4>({m.b, m.s, m.nh, hd}, 1, -1, 1);
+      w3 = random_tensor<T, 3>({m.nh, hd, m.e}, 2, -1, 1);
+      flops = 2.0 * double(m.b * m.s) * double(m.h) * double(m.e);
+    } else {
+      const AttnShape& s = kA1;
+      a4 = random_tensor<T, 4>({s.b, s.h, s.q, s.d}, 21, -1, 1);
+      k4 = random_tensor<T, 4>({s.b, s.h, s.k, s.d}, 22, -1, 1);
+      flops = 2.0 * double(s.b * s.h) * double(s.q) * double(s.k) * double(s.d);
+    }
+  }
+};
+
+template <class T>
+void run_row(benchmark::State& state, const RowInputs<T>& in, int threads, const Call& call) {
+  if (const auto seconds = time_call(state, call))
+    rate_counters(state, in.flops, *seconds, threads, std::is_same_v<T, bfloat16>);
+}
+
+template <class T>
+void bench_row_tessel(benchmark::State& state, Row row, int threads, const std::string& impl) {
+  set_threads(threads);
+  auto in = std::make_shared<RowInputs<T>>(row);
+  Call call;
+  if (row == Row::linear_fwd) {
+    auto y = std::make_shared<tessel::Tensor<T, 3>>(tessel::Shape<3>{kL1.b, kL1.s, kL1.out}, tessel::uninitialized);
+    if (impl == "tessel")
+      call = [in] { benchmark::DoNotOptimize(tessel::linear(in->x, in->w, in->bias).data()); };
+    else if (impl == "tessel_into")
+      call = [in, y] { tessel::linear_into(in->x, in->w, in->bias, *y); };
+    else  // tessel_matmul: the same product without a bias, [g,m,k]·[k,n] with B = Wᵀ
+      call = [in, y] { tessel::matmul_into(in->x, in->w.view().transpose(0, 1), *y); };
+  } else if (row == Row::linear_fwdbwd) {
+    call = [in] {
+      auto y = tessel::linear(in->x, in->w, in->bias);
+      auto g = tessel::linear_backward(in->dy, in->x, in->w, true);
+      benchmark::DoNotOptimize(y.data());
+      benchmark::DoNotOptimize(g.grad_weight.data());
+    };
+  } else if (row == Row::einsum_mh) {
+    if (impl == "tessel") {
+      call = [in] { benchmark::DoNotOptimize(tessel::einsum<"bsnk,nke->bsne">(in->a4, in->w3).data()); };
+    } else {  // tessel_multi_head: the same product as matmul_with_multi_head
+      const Workload& m = kW1;
+      call = [in, &m] {
+        const auto A1 = in->a4.view().view(m.b, m.s, m.h);
+        const auto W1 = in->w3.view().view(m.h, m.e);
+        benchmark::DoNotOptimize(tessel::matmul_with_multi_head(A1, W1, m.nh).data());
+      };
+    }
+  } else {
+    call = [in] { benchmark::DoNotOptimize(tessel::einsum<"bhqd,bhkd->bhqk">(in->a4, in->k4).data()); };
+  }
+  run_row(state, *in, threads, call);
+}
+
+#if defined(TESSEL_HAVE_ONEDNN)
+template <class T>
+void bench_row_onednn(benchmark::State& state, Row row, int threads, const std::string&) {
+  set_threads(threads);
+  auto in = std::make_shared<RowInputs<T>>(row);
+  auto mm = std::make_shared<DnnlMatmul>();
+  Call call;
+  if (row == Row::linear_fwd || row == Row::linear_fwdbwd) {
+    const i64 P = kL1.b * kL1.s, ni = kL1.in, no = kL1.out;
+    struct Buffers {
+      std::vector<T> y, dx, dw, db;
+    };
+    auto buf = std::make_shared<Buffers>();
+    buf->y.resize(static_cast<std::size_t>(P * no));
+    const bool bwd = row == Row::linear_fwdbwd;
+    if (bwd) {
+      buf->dx.resize(static_cast<std::size_t>(P * ni));
+      buf->dw.resize(static_cast<std::size_t>(no * ni));
+      buf->db.resize(static_cast<std::size_t>(no));
+    }
+    call = [=] {
+      // y [P, out] = x [P, in] · Wᵀ [in, out] (strides 1, in) + bias [1, out]
+      using md = dnnl::memory::desc;
+      const md s({P, ni}, dnnl_type<T>(), {ni, 1}), w({ni, no}, dnnl_type<T>(), {1, ni});
+      const md b({1, no}, dnnl_type<T>(), {no, 1}), d({P, no}, dnnl_type<T>(), {no, 1});
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s, w, b, d), mm->eng);
+      dnnl::matmul(pd).execute(mm->strm, {{DNNL_ARG_SRC, dnnl::memory(s, mm->eng, in->x.data())},
+                                          {DNNL_ARG_WEIGHTS, dnnl::memory(w, mm->eng, in->w.data())},
+                                          {DNNL_ARG_BIAS, dnnl::memory(b, mm->eng, in->bias.data())},
+                                          {DNNL_ARG_DST, dnnl::memory(d, mm->eng, buf->y.data())}});
+      mm->strm.wait();
+      if (!bwd) return;
+      // dX [P, in] = dY [P, out] · W [out, in];  dW [out, in] = dYᵀ [out, P] · X [P, in]
+      (*mm)(in->dy.data(), {1, P, no}, {P * no, no, 1}, in->w.data(), {1, no, ni}, {no * ni, ni, 1}, buf->dx.data(),
+            {1, P, ni}, {P * ni, ni, 1});
+      (*mm)(in->dy.data(), {1, no, P}, {P * no, 1, no}, in->x.data(), {1, P, ni}, {P * ni, ni, 1}, buf->dw.data(),
+            {1, no, ni}, {no * ni, ni, 1});
+      std::vector<float> acc(static_cast<std::size_t>(no), 0.0f);  // db: a column sum in fp32
+      for (i64 p = 0; p < P; ++p)
+        for (i64 o = 0; o < no; ++o) acc[std::size_t(o)] += static_cast<float>(in->dy.data()[p * no + o]);
+      for (i64 o = 0; o < no; ++o) buf->db[std::size_t(o)] = T(acc[std::size_t(o)]);
+    };
+  } else {  // attention scores: [b·h, q, d] · [b·h, d, k] (K read transposed) -> [b·h, q, k]
+    const AttnShape& a = kA1;
+    const i64 g = a.b * a.h;
+    auto out = std::make_shared<std::vector<T>>(static_cast<std::size_t>(g * a.q * a.k));
+    call = [=] {
+      (*mm)(in->a4.data(), {g, a.q, a.d}, {a.q * a.d, a.d, 1}, in->k4.data(), {g, a.d, a.k}, {a.k * a.d, 1, a.d},
+            out->data(), {g, a.q, a.k}, {a.q * a.k, a.k, 1});
+    };
+  }
+  run_row(state, *in, threads, call);
+}
+#endif
+
+#if defined(TESSEL_HAVE_TORCH)
+template <class T>
+void bench_row_torch(benchmark::State& state, Row row, int threads, const std::string&) {
+  set_threads(threads);
+  auto in = std::make_shared<RowInputs<T>>(row);
+  Call call;
+  if (row == Row::linear_fwd || row == Row::linear_fwdbwd) {
+    auto x = to_torch(in->x.data(), {kL1.b, kL1.s, kL1.in});
+    auto w = to_torch(in->w.data(), {kL1.out, kL1.in});
+    auto b = to_torch(in->bias.data(), {kL1.out});
+    if (row == Row::linear_fwd) {
+      call = [=] {
+        torch::NoGradGuard no_grad;
+        benchmark::DoNotOptimize(torch::nn::functional::linear(x, w, b).data_ptr());
+      };
+    } else {
+      auto dy = to_torch(in->dy.data(), {kL1.b, kL1.s, kL1.out});
+      x.set_requires_grad(true);
+      w.set_requires_grad(true);
+      b.set_requires_grad(true);
+      call = [=]() mutable {
+        auto y = torch::nn::functional::linear(x, w, b);
+        y.backward(dy);
+        benchmark::DoNotOptimize(w.grad().data_ptr());
+        for (auto* t : {&x, &w, &b}) t->mutable_grad() = torch::Tensor();
+      };
+    }
+  } else if (row == Row::einsum_mh) {
+    const Workload& m = kW1;
+    auto a = to_torch(in->a4.data(), {m.b, m.s, m.nh, m.h / m.nh});
+    auto w = to_torch(in->w3.data(), {m.nh, m.h / m.nh, m.e});
+    call = [=] {
+      torch::NoGradGuard no_grad;
+      benchmark::DoNotOptimize(torch::einsum("bsnk,nke->bsne", {a, w}).data_ptr());
+    };
+  } else {
+    const AttnShape& s = kA1;
+    auto q = to_torch(in->a4.data(), {s.b, s.h, s.q, s.d});
+    auto k = to_torch(in->k4.data(), {s.b, s.h, s.k, s.d});
+    call = [=] {
+      torch::NoGradGuard no_grad;
+      benchmark::DoNotOptimize(torch::einsum("bhqd,bhkd->bhqk", {q, k}).data_ptr());
+    };
+  }
+  run_row(state, *in, threads, call);
+}
+#endif
+
+template <class T>
+void register_linear_einsum(int threads) {
+  const std::string dt = dtype_name<T>();
+  auto reg = [&](Row row, const char* shape, const std::string& impl, auto fn) {
+    const std::string name = std::string(row_name(row)) + "/" + shape + "/" + dt + "/" + impl + "/threads:" +
+                             std::to_string(threads);
+    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { fn(st, row, threads, impl); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  };
+  const std::pair<Row, const char*> rows[] = {{Row::linear_fwd, kL1.name},
+                                              {Row::linear_fwdbwd, kL1.name},
+                                              {Row::einsum_mh, kW1.name},
+                                              {Row::attn_scores, kA1.name}};
+  for (auto [row, shape] : rows) {
+    reg(row, shape, "tessel", bench_row_tessel<T>);
+    if (row == Row::linear_fwd) {
+      reg(row, shape, "tessel_into", bench_row_tessel<T>);
+      reg(row, shape, "tessel_matmul", bench_row_tessel<T>);
+    }
+    if (row == Row::einsum_mh) reg(row, shape, "tessel_multi_head", bench_row_tessel<T>);
+#if defined(TESSEL_HAVE_ONEDNN)
+    if (row != Row::einsum_mh) reg(row, shape, "onednn", bench_row_onednn<T>);  // (multi_head/W1 has oneDNN)
+#endif
+#if defined(TESSEL_HAVE_TORCH)
+    reg(row, shape, "torch", bench_row_torch<T>);
+#endif
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration: for each thread count, dtype, workload and op, tessel next to its peers (so
 // that neighbours in the output ran at nearly the same time on a shared machine).
 
@@ -560,6 +815,9 @@ int main(int argc, char** argv) {
     register_dtype<float>(threads);
     register_dtype<float16>(threads);
     register_dtype<bfloat16>(threads);
+    register_linear_einsum<float>(threads);
+    register_linear_einsum<float16>(threads);
+    register_linear_einsum<bfloat16>(threads);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

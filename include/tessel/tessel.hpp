@@ -11,6 +11,8 @@
 //   Threads         set_num_threads(), get_num_threads()                  core/threads.hpp
 //   ISA             active_isa(), set_isa(), available_isas(), cpu_features()   simd/isa_registry.hpp
 //   Matmul          matmul(), matmul_into()                               ops/matmul.hpp
+//   Linear          linear(), linear_into(), linear_backward(), Linear    ops/linear.hpp
+//   einsum          einsum<"ij,jk->ik">(...), einsum<N>("ij,jk->ik", ...) ops/einsum.hpp
 //   Multi-head      matmul_with_multi_head(), ..._into()                  ops/multi_head.hpp
 //   Importance      matmul_with_importance(), ..._into(),
 //                   select_important(), select_important_into()           ops/importance.hpp, ops/selection.hpp
@@ -29,7 +31,9 @@
 #include "core/tensor.hpp"
 #include "core/tensor_view.hpp"
 #include "core/threads.hpp"
+#include "ops/einsum.hpp"
 #include "ops/importance.hpp"
+#include "ops/linear.hpp"
 #include "ops/matmul.hpp"
 #include "ops/multi_head.hpp"
 #include "ops/selection.hpp"

@@ -205,6 +205,7 @@ inline Case load_case(const std::string& path) {
   auto I = [&](const char* k) { return int64_t(std::stoll(c.meta.at(k))); };
   c.name = c.meta.at("name");
   c.dtype = c.meta.at("dtype");
+  if (c.meta.count("op") && c.meta.at("op") != "importance") return c;  // linear / einsum cases (ops_cases/)
   c.b = I("b"); c.s = I("s"); c.h = I("h"); c.nh = I("nh"); c.e = I("e"); c.hd = I("hd"); c.t = I("t");
   c.k_eff = I("k_eff");
   c.top_k = c.meta.at("top_k") == "none" ? -1 : I("top_k");
@@ -352,6 +353,7 @@ inline Reference reference_fp64(const Case& c, const std::vector<uint8_t>& mask)
 
 // Reduction length K behind each output element.
 inline int64_t reduction_length(const Case& c, const std::string& out) {
+  if (auto it = c.meta.find("K_" + out); it != c.meta.end()) return std::stoll(it->second);  // ops_cases/
   if (out == "O2" || out == "O3") return c.hd;
   if (out == "dA1") return c.e;
   if (out == "dW1") return c.t;
