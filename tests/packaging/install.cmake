@@ -25,7 +25,8 @@ set(expected
   share/cmake/Tessel/TesselConfig.cmake
   share/cmake/Tessel/TesselConfigVersion.cmake
   share/cmake/Tessel/TesselTargets.cmake
-  share/pkgconfig/tessel.pc)
+  share/pkgconfig/tessel.pc
+  share/doc/tessel/LICENSE)
 foreach(file IN LISTS expected)
   if(NOT EXISTS "${STAGE}/${file}")
     message(FATAL_ERROR "installed tree lacks ${file}")
@@ -33,7 +34,7 @@ foreach(file IN LISTS expected)
 endforeach()
 file(GLOB_RECURSE installed RELATIVE "${STAGE}" "${STAGE}/*")
 foreach(file IN LISTS installed)
-  if(NOT file MATCHES "^(include/tessel/.*\\.(hpp|h)|share/cmake/Tessel/[A-Za-z-]+\\.cmake|share/pkgconfig/tessel\\.pc)$")
+  if(NOT file MATCHES "^(include/tessel/.*\\.(hpp|h)|share/cmake/Tessel/[A-Za-z-]+\\.cmake|share/pkgconfig/tessel\\.pc|share/doc/tessel/LICENSE)$")
     message(FATAL_ERROR "unexpected installed file: ${file}")
   endif()
 endforeach()
@@ -45,6 +46,16 @@ foreach(file share/cmake/Tessel/TesselConfig.cmake share/cmake/Tessel/TesselTarg
   string(FIND "${text}" "${STAGE}" at)
   if(NOT at EQUAL -1)
     message(FATAL_ERROR "${file} hard-codes the install prefix ${STAGE}")
+  endif()
+endforeach()
+
+# Whether OpenMP is used is the consumer's decision (TesselConfig.cmake), so the exported
+# target and the .pc file must not name it.
+foreach(file share/cmake/Tessel/TesselTargets.cmake share/pkgconfig/tessel.pc)
+  file(STRINGS "${STAGE}/${file}" lines REGEX "OpenMP|openmp")
+  list(FILTER lines EXCLUDE REGEX "^#|^openmp_flags=|^Description:")
+  if(lines)
+    message(FATAL_ERROR "${file} freezes the OpenMP decision into the package: ${lines}")
   endif()
 endforeach()
 
