@@ -1,6 +1,7 @@
 # cmake -P install.cmake: install the tessel build tree into a fresh prefix, then move
 # the prefix elsewhere, so the consumers prove the installed package is relocatable.
 #   -DTESSEL_BINARY_DIR=<tessel build tree>  -DSTAGE=<dir>  -DPREFIX=<dir>  [-DCONFIG=<cfg>]
+cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
 foreach(var TESSEL_BINARY_DIR STAGE PREFIX)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "install.cmake: -D${var}=... is required")

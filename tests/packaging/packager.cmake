@@ -3,6 +3,7 @@
 # The configure must succeed and say that the tests are off, and the install must work.
 #   -DTESSEL_SOURCE_DIR=<tessel source> -DBINARY_DIR=<scratch dir> -DCXX_COMPILER=<c++>
 #   [-DGENERATOR=..] [-DMAKE_PROGRAM=..] [-DTOOLCHAIN_FILE=..]
+cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
 foreach(var TESSEL_SOURCE_DIR BINARY_DIR CXX_COMPILER)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "packager.cmake: -D${var}=... is required")
@@ -10,18 +11,11 @@ foreach(var TESSEL_SOURCE_DIR BINARY_DIR CXX_COMPILER)
 endforeach()
 file(REMOVE_RECURSE "${BINARY_DIR}")
 
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+tessel_cmake_args(args)
 # CMAKE_DISABLE_FIND_PACKAGE_Catch2 stands in for a machine without Catch2.
-set(args -S "${TESSEL_SOURCE_DIR}" -B "${BINARY_DIR}/build" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
-    -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON -DTESSEL_BUILD_EXAMPLES=OFF -DTESSEL_BUILD_BENCHMARKS=OFF)
-if(GENERATOR)
-  list(APPEND args -G "${GENERATOR}")
-endif()
-if(MAKE_PROGRAM)
-  list(APPEND args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
-endif()
-if(TOOLCHAIN_FILE)
-  list(APPEND args "-DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN_FILE}")
-endif()
+list(APPEND args -S "${TESSEL_SOURCE_DIR}" -B "${BINARY_DIR}/build" -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON
+     -DTESSEL_BUILD_EXAMPLES=OFF -DTESSEL_BUILD_BENCHMARKS=OFF)
 execute_process(COMMAND "${CMAKE_COMMAND}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "configure output:\n${out}${err}")
 if(NOT rc EQUAL 0)
@@ -34,11 +28,7 @@ if(EXISTS "${BINARY_DIR}/build/tests")
   message(FATAL_ERROR "tests/ was configured although Catch2 is missing")
 endif()
 
-execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BINARY_DIR}/build" --prefix "${BINARY_DIR}/prefix"
-  RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "cmake --install failed (${rc})")
-endif()
+tessel_run("cmake --install" "${CMAKE_COMMAND}" --install "${BINARY_DIR}/build" --prefix "${BINARY_DIR}/prefix")
 foreach(file include/tessel/tessel.hpp share/cmake/Tessel/TesselConfig.cmake share/pkgconfig/tessel.pc
              share/doc/tessel/LICENSE)
   if(NOT EXISTS "${BINARY_DIR}/prefix/${file}")
