@@ -1,6 +1,15 @@
 # Helpers of the packaging scripts (cmake -P consumer.cmake, packager.cmake,
 # expect_compile_error.cmake).
 
+# Stops unless each named variable was given (-D<var>=...) and is not empty.
+function(tessel_require script)
+  foreach(var IN LISTS ARGN)
+    if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+      message(FATAL_ERROR "${script}: -D${var}=... is required")
+    endif()
+  endforeach()
+endfunction()
+
 # Runs a command that must succeed.
 function(tessel_run what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)

@@ -21,11 +21,8 @@
 # environment's CXXFLAGS/LDFLAGS are dropped and no -march is added anywhere. The program
 # runs with TESSEL_NUM_THREADS=3 and must print "tessel consumer OK".
 cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
-foreach(var MODE BINARY_DIR CXX_COMPILER)
-  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
-    message(FATAL_ERROR "consumer.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+tessel_require(consumer.cmake MODE BINARY_DIR CXX_COMPILER)
 
 unset(ENV{CXXFLAGS})
 unset(ENV{CPPFLAGS})
@@ -37,7 +34,6 @@ if(NOT STD_FLAG)
 endif()
 separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
 
-include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 tessel_cmake_args(cmake_common)
 
 # Configures and builds <source> in <binary> (PREFIX_PATH: where installed packages are)

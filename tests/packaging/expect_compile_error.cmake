@@ -9,12 +9,8 @@
 # A skip prints "tessel packaging test skipped: <why>", which the test's
 # SKIP_REGULAR_EXPRESSION turns into a visible CTest skip.
 cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
-foreach(var CXX_COMPILER TESSEL_SOURCE_DIR MAIN BINARY_DIR EXPECT)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "expect_compile_error.cmake: -D${var}=... is required")
-  endif()
-endforeach()
 include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+tessel_require(expect_compile_error.cmake CXX_COMPILER TESSEL_SOURCE_DIR MAIN BINARY_DIR EXPECT)
 unset(ENV{CXXFLAGS})
 unset(ENV{CPPFLAGS})
 string(REPLACE "|" ";" flags "${FLAGS}")

@@ -2,11 +2,8 @@
 # the prefix elsewhere, so the consumers prove the installed package is relocatable.
 #   -DTESSEL_BINARY_DIR=<tessel build tree>  -DSTAGE=<dir>  -DPREFIX=<dir>  [-DCONFIG=<cfg>]
 cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
-foreach(var TESSEL_BINARY_DIR STAGE PREFIX)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "install.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+tessel_require(install.cmake TESSEL_BINARY_DIR STAGE PREFIX)
 
 file(REMOVE_RECURSE "${STAGE}" "${PREFIX}")
 set(config_args "")

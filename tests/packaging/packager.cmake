@@ -4,14 +4,10 @@
 #   -DTESSEL_SOURCE_DIR=<tessel source> -DBINARY_DIR=<scratch dir> -DCXX_COMPILER=<c++>
 #   [-DGENERATOR=..] [-DMAKE_PROGRAM=..] [-DTOOLCHAIN_FILE=..]
 cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
-foreach(var TESSEL_SOURCE_DIR BINARY_DIR CXX_COMPILER)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "packager.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+tessel_require(packager.cmake TESSEL_SOURCE_DIR BINARY_DIR CXX_COMPILER)
 file(REMOVE_RECURSE "${BINARY_DIR}")
 
-include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 tessel_cmake_args(args)
 # CMAKE_DISABLE_FIND_PACKAGE_Catch2 stands in for a machine without Catch2.
 list(APPEND args -S "${TESSEL_SOURCE_DIR}" -B "${BINARY_DIR}/build" -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON

@@ -9,11 +9,8 @@
 #   With VARIANT=openmp, a compiler that cannot build OpenMP programs (clang without
 #   libomp-dev) makes the test print "tessel packaging test skipped: ...".
 cmake_policy(VERSION 3.21)  # run with -P: no project() to set the policies
-foreach(var CXX_COMPILER TESSEL_SOURCE_DIR SOURCE OBJECT)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "strict_warnings.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+tessel_require(strict_warnings.cmake CXX_COMPILER TESSEL_SOURCE_DIR SOURCE OBJECT)
 unset(ENV{CXXFLAGS})
 unset(ENV{CPPFLAGS})
 if(NOT STD_FLAG)
