@@ -75,12 +75,14 @@ inline void prepare_for_fork_after_threads() {
 // (TESSEL_NUM_THREADS, else OpenMP's). Negative values are treated as 0.
 inline void set_num_threads(int n) { detail::thread_setting().store(n > 0 ? n : 0); }
 
-// The number of threads a tessel call made here would use at most.
+// The number of threads a tessel call made here would use at most: always 1 without
+// OpenMP, whatever set_num_threads() or TESSEL_NUM_THREADS asked for, and 1 in the child
+// of a fork() taken after tessel ran threads.
 inline int get_num_threads() {
   if (detail::forked_after_threads()) return 1;
+#if defined(_OPENMP)
   if (const int n = detail::thread_setting().load(); n > 0) return n;
   if (const int n = detail::env_threads(); n > 0) return n;
-#if defined(_OPENMP)
   return omp_get_max_threads();
 #else
   return 1;
