@@ -119,6 +119,10 @@ Gathered<T> data_parallel_run(const dist::Communicator& comm, const Layer& L, co
   check(r.batch == mine, "the batch slice reported");
   check(r.rows.offset == first_row && r.rows.count == static_cast<std::int64_t>(local_sel.size()),
         "the O3 row slice reported");
+  // The backward half alone, from the selection: the same gradients.
+  const auto back = dist::data_parallel_importance_backward(comm, A1, in.W1, r.selected, L.nh, dO3);
+  check(same_bits(back.grad_input, *r.grad_input) && same_bits(back.grad_weight, *r.grad_weight),
+        std::string(type_name<T>()) + " data_parallel_importance_backward gives the step's gradients");
   Gathered<T> g{Tensor<T, 3>(Shape<3>{r.rows.total, L.nh, L.e}), Tensor<T, 3>(Shape<3>{L.b, L.s, L.h}),
                 *r.grad_weight, {}};
   dist::gather_into(comm, r.output, 0, g.O3, dist::all_ranks);
