@@ -4,6 +4,9 @@
 #   as root:     apt-get update (once) + apt-get install of the missing ones
 #   as a user:   prints the apt-get command to run and exits 1
 # Optional benchmark peers (OpenBLAS, oneDNN, libtorch): scripts/install-bench-peers.sh.
+# Optional test dependencies are passed as arguments by the script that needs them:
+# scripts/run-browser-tests.sh (chromium, ...), scripts/run-mpi-tests.sh (libopenmpi-dev
+# openmpi-bin: tessel/distributed.hpp, whose tests run whenever CMake finds MPI).
 set -euo pipefail
 
 # g++ brings libgomp (OpenMP); catch2 is Catch2 v2 (<catch2/catch.hpp>).

@@ -1,0 +1,144 @@
+// tessel/distributed/bf16_route.hpp — one bfloat16 kernel route per product, for all ranks.
+//
+// On the AVX-512 path a bfloat16 product takes one of two routes (gemm/kernel_avx512_bf16.hpp):
+// vdpbf16ps (dpbf16), or conversion to fp32 and FMAs (fma). They sum a pair of products in
+// different orders, so their bits differ. The choice depends on
+//   * a preference: TESSEL_BF16_ROUTE / set_bf16_route, else a timing measurement made once
+//     per process (which two processes may make differently), and
+//   * the data: in automatic mode a call whose inputs hold a tiny value (nonzero, |x| < 2^-40)
+//     takes the fma route as a whole.
+// A product cut across ranks is several calls, one per rank, each seeing only its own rows or
+// heads: left alone, a rank without tiny values would take dpbf16 while the rank holding the
+// tiny value takes fma, and the result would depend on how the data was cut. So the route is
+// agreed before the product runs:
+//   dpbf16  iff rank 0 prefers dpbf16, every rank's CPU has AVX512_BF16, and either rank 0
+//           forces dpbf16 unguarded (TESSEL_BF16_ROUTE=dpbf16) or no rank's inputs of this
+//           product hold a tiny value;
+//   fma     otherwise.
+// With every input on one process this is exactly the choice the single-process call makes
+// (rank 0's preference; its guard sees the union of the ranks' inputs), so the distributed
+// result is the single-process result, for any number of ranks. Rank 0's preference decides
+// because a measured preference can differ between processes: runs with different rank
+// counts agree as long as rank 0 prefers the same route (pin it with TESSEL_BF16_ROUTE to
+// compare runs made at different times).
+//
+// A rank whose own call would take another route pins the process's route setting to the
+// agreed one for the duration of the product (RouteScope) and then restores it. The setting
+// is process-wide: a bfloat16 product that another thread of the process runs meanwhile
+// takes the pinned route too (correct, as both routes are; only with the agreed dpbf16
+// pinned, unguarded, could that product's own tiny values be flushed). Run distributed
+// bfloat16 operations from one thread at a time, as MPI_THREAD_FUNNELED asks anyway.
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <cstdint>
+#include <type_traits>
+
+#include "../core/dtype.hpp"
+#include "../core/tensor_view.hpp"
+#include "../gemm/kernel_avx512_bf16.hpp"
+#include "../gemm/problem.hpp"
+#include "../simd/cpu_features.hpp"
+#include "communicator.hpp"
+
+TESSEL_NAMESPACE_BEGIN
+namespace distributed {
+namespace detail {
+
+using tessel::detail::Bf16Route;
+
+// Whether the products of T on this process's kernel path can take the dpbf16 route at all.
+template <class T>
+bool has_route_choice() {
+  if constexpr (!std::is_same_v<T, bfloat16>) return false;
+  else return tessel::current_isa() == Isa::avx512 && tessel::detail::dpbf16_available();
+}
+
+// Whether the rows × cols operand `o` (in `batch` batches) holds no tiny bfloat16.
+inline bool operand_dpbf16_safe(const tessel::detail::Operand<const bfloat16>& o, std::int64_t batch,
+                                std::int64_t rows, std::int64_t cols) {
+  return !tessel::detail::bf16_operand_has_tiny(o, batch, rows, cols);
+}
+
+// A 2-D view as the operand the engine reads (for the scan).
+template <class T>
+tessel::detail::Operand<const T> matrix_of(const TensorView<const T, 2>& W) {
+  return {W.data(), 0, tessel::detail::Axis::strided(W.stride(0)), tessel::detail::Axis::strided(W.stride(1))};
+}
+
+// The agreed route of one product (collective over comm). `inputs_safe` says whether this
+// rank's inputs of the product pass the guard; it is only evaluated where it matters.
+template <class T, class SafeFn>
+Bf16Route agree_route(const Communicator& comm, SafeFn&& inputs_safe) {
+  if constexpr (!std::is_same_v<T, bfloat16>) {
+    return Bf16Route::fma;
+  } else {
+    // Every rank reaches the collective whatever its path, so that none waits for the others.
+    // The kernel paths agree (checked by the operations before they get here), so either all
+    // ranks are on AVX-512 or none is; on the others the route does not exist (fma).
+    const bool choice = has_route_choice<T>();
+    std::int64_t v[4] = {0, 0, 0, 0};
+    if (comm.rank() == 0 && choice) {
+      v[0] = tessel::detail::bf16_route() == Bf16Route::dpbf16 ? 1 : 0;
+      v[1] = tessel::detail::bf16_route_mode() == Bf16Route::dpbf16 ? 1 : 0;  // forced, unguarded
+    }
+    v[2] = choice ? 0 : 1;  // a rank that cannot run vdpbf16ps
+    v[3] = choice && !inputs_safe() ? 1 : 0;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_MAX, comm.get()), "MPI_Allreduce");
+    const bool dpbf16 = v[0] != 0 && v[2] == 0 && (v[1] != 0 || v[3] == 0);
+    return dpbf16 ? Bf16Route::dpbf16 : Bf16Route::fma;
+  }
+}
+
+// Holds the process's bfloat16 route at `agreed` while it lives, when this rank's own call
+// would otherwise take a different one (`local_safe`: its inputs pass the guard); restores
+// the previous setting (forced or automatic) afterwards.
+class RouteScope {
+ public:
+  template <class T>
+  static RouteScope make(Bf16Route agreed, bool local_safe) {
+    RouteScope s;
+    if (!has_route_choice<T>()) return s;
+    const bool forced_dp = tessel::detail::bf16_route_mode() == Bf16Route::dpbf16;
+    const bool natural_dp = tessel::detail::bf16_route() == Bf16Route::dpbf16 && (forced_dp || local_safe);
+    const Bf16Route natural = natural_dp ? Bf16Route::dpbf16 : Bf16Route::fma;
+    if (natural == agreed) return s;
+    s.previous_ = static_cast<Bf16Route>(tessel::detail::bf16_route_setting().load());
+    s.active_ = true;
+    tessel::detail::set_bf16_route(agreed);
+    return s;
+  }
+  RouteScope(RouteScope&& o) noexcept : previous_(o.previous_), active_(o.active_) { o.active_ = false; }
+  RouteScope(const RouteScope&) = delete;
+  RouteScope& operator=(const RouteScope&) = delete;
+  RouteScope& operator=(RouteScope&&) = delete;
+  ~RouteScope() {
+    if (active_) tessel::detail::set_bf16_route(previous_);
+  }
+
+ private:
+  RouteScope() = default;
+  Bf16Route previous_ = Bf16Route::automatic;
+  bool active_ = false;
+};
+
+// Runs `product` (one engine call, or several of the same product) on the route all ranks of
+// comm agree on; `inputs_safe` as for agree_route. Collective.
+template <class T, class SafeFn, class ProductFn>
+void run_on_agreed_route(const Communicator& comm, SafeFn&& inputs_safe, ProductFn&& product) {
+  if constexpr (!std::is_same_v<T, bfloat16>) {
+    product();
+  } else {
+    // Evaluate the scan once: it is both this rank's vote and its own natural route.
+    const bool choice = has_route_choice<T>();
+    const bool safe = choice ? static_cast<bool>(inputs_safe()) : true;
+    const Bf16Route agreed = agree_route<T>(comm, [safe] { return safe; });
+    RouteScope scope = RouteScope::make<T>(agreed, safe);
+    product();
+  }
+}
+
+}  // namespace detail
+}  // namespace distributed
+TESSEL_NAMESPACE_END
