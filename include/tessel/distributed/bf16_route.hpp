@@ -64,7 +64,7 @@ inline bool operand_dpbf16_safe(const tessel::detail::Operand<const bfloat16>& o
 // A 2-D view as the operand the engine reads (for the scan).
 template <class T>
 tessel::detail::Operand<const T> matrix_of(const TensorView<const T, 2>& W) {
-  return {W.data(), 0, tessel::detail::Axis::strided(W.stride(0)), tessel::detail::Axis::strided(W.stride(1))};
+  return {W.data(), tessel::detail::Axis::strided(0), tessel::detail::Axis::strided(W.stride(0)), tessel::detail::Axis::strided(W.stride(1))};
 }
 
 // The agreed route of one product (collective over comm). `inputs_safe` says whether this

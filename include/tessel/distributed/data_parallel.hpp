@@ -113,11 +113,11 @@ void check_selected(std::string_view fn, const TensorView<const T, 3>& A1, std::
 // Operand descriptions for the bfloat16 guard scan (what the engine reads of each product).
 template <class T>
 tessel::detail::Operand<const T> rows_of(const TensorView<const T, 3>& A1, const std::int64_t* sel) {
-  return {A1.data(), 0, tessel::detail::position_axis(A1, sel), tessel::detail::Axis::strided(A1.stride(2))};
+  return {A1.data(), tessel::detail::Axis::strided(0), tessel::detail::position_axis(A1, sel), tessel::detail::Axis::strided(A1.stride(2))};
 }
 template <class T>
 tessel::detail::Operand<const T> heads_of(const TensorView<const T, 3>& dO3) {  // [t, nh, e]: nh batches of t × e
-  return {dO3.data(), dO3.stride(1), tessel::detail::Axis::strided(dO3.stride(0)),
+  return {dO3.data(), tessel::detail::Axis::strided(dO3.stride(1)), tessel::detail::Axis::strided(dO3.stride(0)),
           tessel::detail::Axis::strided(dO3.stride(2))};
 }
 

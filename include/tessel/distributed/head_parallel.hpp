@@ -104,7 +104,7 @@ void head_parallel_multi_head_into(const Communicator& comm, TensorView<const T,
       [&] {
         if constexpr (std::is_same_v<T, bfloat16>) {
           const tessel::detail::Operand<const T> a{
-              mine.data(), 0, tessel::detail::merged_axis(mine.size(0), mine.stride(0), mine.size(1), mine.stride(1)),
+              mine.data(), tessel::detail::Axis::strided(0), tessel::detail::merged_axis(mine.size(0), mine.stride(0), mine.size(1), mine.stride(1)),
               tessel::detail::Axis::strided(mine.stride(2))};
           return detail::operand_dpbf16_safe(a, 1, mine.size(0) * mine.size(1), mine.size(2)) &&
                  detail::operand_dpbf16_safe(detail::matrix_of(W1_block), 1, W1_block.size(0), W1_block.size(1));
