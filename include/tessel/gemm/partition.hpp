@@ -90,7 +90,8 @@ inline GemmPlan plan_gemm(const GemmShape& shape, const Blocking& bk, const CpuF
   // unit. With several k blocks it does not stay in L2 anyway; each k block's part is
   // streamed from the packed copy like the unit's own panels.
   const auto panel_bytes = std::int64_t(sizeof(float));
-  p.keep_b = bk.k_blocks == 1 || round_up(bk.nc, shape.nr) * shape.k * panel_bytes <= 4 * l2;
+  // (Compared as a quotient: k of expanded, stride-0 operands may be near 2^62.)
+  p.keep_b = bk.k_blocks == 1 || shape.k <= 4 * l2 / (round_up(bk.nc, shape.nr) * panel_bytes);
   // Batches fastest for a batch of one-k-block products with small B blocks (an eighth of
   // L2; the multi-head case with a short k and n): the heads' A blocks are then column slices
   // of the same rows, whose pages and DRAM rows the previous unit has just opened (a head's A
