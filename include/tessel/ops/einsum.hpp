@@ -64,11 +64,29 @@ template <TensorLike... X>
 inline constexpr bool einsum_same_types = sizeof...(X) >= 1 &&
                                           (std::is_same_v<element_of_t<X>, first_element_t<X...>> && ...);
 
+// An operand's rank, or -1 when it is not a tensor (then no equation term fits it).
+template <class X>
+constexpr int einsum_operand_rank() {
+  if constexpr (TensorLike<X>) return static_cast<int>(rank_of_v<X>);
+  else return -1;
+}
+
+template <bool Valid, int Rank, class... X>
+struct EinsumResult {
+  using type = InvalidEinsum;
+};
+template <int Rank, class... X>
+struct EinsumResult<true, Rank, X...> {
+  using type = Tensor<first_element_t<X...>, static_cast<std::size_t>(Rank)>;
+};
+
 // What the compile-time form knows about a call: the parse, and whether the operands fit it.
+// (It must also be well-formed for operands that are not tensors: compilers that substitute
+// into the return type before checking einsum's constraints instantiate it for them.)
 template <EinsumLiteral Eq, class... X>
 struct StaticEinsum {
   static constexpr EinsumEquation eq = parse_einsum(Eq.view());
-  static constexpr std::array<int, sizeof...(X)> ranks{static_cast<int>(rank_of_v<X>)...};
+  static constexpr std::array<int, sizeof...(X)> ranks{einsum_operand_rank<X>()...};
   static constexpr bool count_ok = eq.ok() && eq.operands == static_cast<int>(sizeof...(X));
   static constexpr bool rank_ok(std::size_t i) {
     const EinsumTerm& t = eq.inputs[i];
@@ -80,7 +98,10 @@ struct StaticEinsum {
       if (!rank_ok(i)) return false;
     return true;
   }();
-  static constexpr bool types_ok = einsum_same_types<X...>;
+  static constexpr bool types_ok = [] {
+    if constexpr ((TensorLike<X> && ...)) return einsum_same_types<X...>;
+    else return false;
+  }();
   static constexpr bool valid = ranks_ok && types_ok;
   // The result's rank: the output's labels, plus the ellipsis block where it has one.
   static constexpr int rank = [] {
@@ -90,7 +111,7 @@ struct StaticEinsum {
       if (eq.inputs[i].has_ellipsis()) ell = std::max(ell, ranks[i] - eq.inputs[i].letters());
     return eq.output.letters() + (eq.output.has_ellipsis() ? ell : 0);
   }();
-  using type = std::conditional_t<valid, Tensor<first_element_t<X...>, static_cast<std::size_t>(rank)>, InvalidEinsum>;
+  using type = typename EinsumResult<valid, rank, X...>::type;
 };
 
 // Instantiated per operand so that a failing rank check names the operand (I) in the
