@@ -13,6 +13,7 @@
 #include <tessel/tessel.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,10 +56,10 @@ Outputs<T> run_all(int threads) {
   Outputs<T> out;
   out.o2 = tessel::matmul_with_multi_head(A1, W1, kNh);
   // Importance with about half the rows (top_p = 0.5), forward and backward.
-  auto sel = tessel::select_important(P, {.top_p = 0.5});
+  auto sel = tessel::select_important(P, {.top_p = 0.5, .top_k = std::nullopt});
   const auto t = static_cast<std::int64_t>(sel.size());
   const auto dO3 = random_tensor<T, 3>({t, kNh, kE}, 504);
-  auto r = tessel::matmul_with_importance(A1, W1, P, kNh, {.top_p = 0.5}, dO3);
+  auto r = tessel::matmul_with_importance(A1, W1, P, kNh, {.top_p = 0.5, .top_k = std::nullopt}, dO3);
   out.o3 = std::move(r.output);
   out.da1 = std::move(*r.grad_input);
   out.dw1 = std::move(*r.grad_weight);
