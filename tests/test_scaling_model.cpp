@@ -144,7 +144,8 @@ void check_dtype(const char* dtype, Worst& worst_balance, Worst& worst_padding, 
           // What the driver passes for P threads (core/threads.hpp: never more than m·n·batch).
           const int available = static_cast<int>(std::min<std::int64_t>(P, pr.batch * pr.m * pr.n));
           const GemmPlan plan = plan_for<Config>(p, machine.cpu, available);
-          const std::string where = std::string(machine.name) + ", " + std::string(path) + " " + std::to_string(K::MR) + "x" +
+          const std::string where = std::string(machine.name) + ", " + std::string(path) + " " +
+                                    std::to_string(K::MR) + "x" +
                                     std::to_string(K::NR) + ", " + dtype + ", " + pr.name + ", P = " +
                                     std::to_string(P) + ": " + std::to_string(plan.units) + " units, " +
                                     std::to_string(plan.threads) + " threads";
@@ -204,8 +205,9 @@ TEST_CASE("scaling model: the units balance within 10 % on 2 to 128 threads, eve
   check_dtype<bfloat16>("bfloat16", balance, padding, narrow);
   // For the log (the checks above are the test): the worst cases, and the calls too narrow
   // for P threads at the finest grain (fewer than 10 units of kMinUnitTiles² tiles a thread).
-  WARN("busiest thread / ideal at most " << balance.ratio << " (" << balance.where << "); padded / 1-thread work at most "
-                                         << padding.ratio << " (" << padding.where << ")");
+  WARN("busiest thread / ideal at most " << balance.ratio << " (" << balance.where
+                                         << "); padded / 1-thread work at most " << padding.ratio << " ("
+                                         << padding.where << ")");
   std::string list;
   for (const std::string& n : narrow) list += "\n  " + n;
   WARN(narrow.size() << " plans too narrow for P threads at the finest grain (busiest thread above 1.10 x ideal):"

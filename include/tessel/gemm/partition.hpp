@@ -13,9 +13,9 @@
 // from the blocking (gemm/blocking.hpp), never from the thread count. A unit's rows and
 // columns only say *which* elements it computes, so they may change with the thread count:
 //   * the cache blocking gives mc × nc blocks, sized for one core's caches;
-//   * with many threads and few such blocks (a 64-core machine on a multi-head product of
-//     16 heads × 4 row blocks) the threads would not balance, so plan_gemm cuts the blocks
-//     finer — rows and columns, in whole register tiles, never k — until the dynamic
+//   * with many threads and few such blocks (a 64-core machine on W1's multi-head product:
+//     16 heads × 2 row blocks, 32 units) the threads would not balance, so plan_gemm cuts
+//     the blocks finer — rows and columns, in whole register tiles, never k — until the dynamic
 //     schedule's worst thread is estimated within kMaxImbalance of the mean (see
 //     imbalance_bound), or the units reach kMinUnitTiles register tiles a side (a call too
 //     narrow for that many threads then leaves some of them less work than others);

@@ -3,14 +3,15 @@
 // Each thread that runs engine work owns one Workspace: a packed A block, a packed B block
 // and the fp32 accumulation block of C, each bounded by the block sizes (never by m·n; see
 // gemm/partition.hpp: gemm_workspace_bytes). They grow to the largest size needed so far and
-// are kept for the thread's lifetime, so a steady-state call allocates nothing here.
+// are kept for the thread's lifetime, so a steady-state call allocates nothing here. They
+// come from tessel's allocator, so tests can count them. A buffer that fails to grow throws
+// std::bad_alloc and keeps its old block (see Buffer), so the thread's workspace stays valid
+// for the next call.
 //
 // NUMA: the workspace is a thread_local, created, grown and first written (by packing) on
 // the thread that uses it, inside the parallel region, so its pages sit on that thread's
 // node (and the allocator hands a growing buffer a cached block of that node when it has
-// one: core/allocator.hpp). Nothing is allocated for the workers by the calling thread. They come from tessel's allocator, so tests can
-// count them. A buffer that fails to grow throws std::bad_alloc and keeps its old block (see
-// Buffer), so the thread's workspace stays valid for the next call.
+// one: core/allocator.hpp). Nothing is allocated for the workers by the calling thread.
 #pragma once
 
 #include "../core/config.hpp"
