@@ -23,13 +23,20 @@
 // Times are wall-clock. Counters: GFLOP/s, %peak = GFLOP/s ÷ (peak of one core × threads) × 100
 // (peak_GFLOP/s is that denominator), where the peak is measured at start-up (bench/peak.hpp):
 // the fp32 FMA peak for float/float16, the higher of the fp32 and vdpbf16ps peaks for bfloat16.
-// t = selected rows.
+// t = selected rows. scaling_eff (rows with more than one thread) = (GFLOP/s ÷ threads) ÷ the
+// same row's GFLOP/s on one thread, measured earlier in the same run: 1 is perfect scaling.
+// (Absent when the one-thread run was filtered out.)
+//
+// Thread counts: every count from 1 up to the cores present (std::thread::hardware_concurrency,
+// or OpenMP's maximum when that is larger), so a run on a many-core machine gives the whole
+// scaling curve; --tessel_threads=1,8,64 runs only those counts (a full run on 128 cores takes
+// hours).
 //
 // Each benchmark warms up with one untimed call, then runs for --benchmark_min_time (0.1 s by
 // default here; each timed run is at least one iteration). The full run takes a few minutes.
 // Subsets:
 //   bench_ops --benchmark_filter='^multi_head/W1/float/'          one workload and dtype
-//   bench_ops --benchmark_filter='threads:1'                       single-threaded only
+//   bench_ops --benchmark_filter='threads:1/'                      single-threaded only
 //   bench_ops --benchmark_filter='/(tessel_into|onednn)/'          tessel's _into against oneDNN
 //   bench_ops --benchmark_filter='W4'                              the selective workloads
 //   bench_ops --benchmark_format=json --benchmark_out=ops.json && python3 bench/plot_bench.py ops.json
@@ -45,7 +52,9 @@
 #include <functional>
 #include <numeric>
 #include <optional>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "peak.hpp"
@@ -183,14 +192,56 @@ void user_selection(const tessel::Tensor<T, 2>& P, const tessel::ImportanceOptio
 
 using Call = std::function<void()>;
 
+// The row being run (its name without "/threads:n"; set by the registration), and each row's
+// one-thread GFLOP/s once it has run: the baseline of scaling_eff.
+std::string current_row;
+std::map<std::string, double>& one_thread_gflops() {
+  static std::map<std::string, double> m;
+  return m;
+}
+
 // GFLOP/s and the share of the peak of `threads` cores, as plain counters from our own
-// wall-clock timing of the loop (Google Benchmark's rate counters would print as "x/s").
+// wall-clock timing of the loop (Google Benchmark's rate counters would print as "x/s"), and
+// scaling_eff against the row's one-thread run.
 void rate_counters(benchmark::State& state, double flops, double seconds_per_call, int threads, bool bf16) {
   const double gflops = flops * 1e-9 / seconds_per_call;
   const double peak = (bf16 ? tessel_bench::bf16_peak_gflops() : tessel_bench::fp32_peak_gflops()) * threads;
   state.counters["GFLOP/s"] = gflops;
   state.counters["%peak"] = gflops / peak * 100;
   state.counters["peak_GFLOP/s"] = peak;
+  auto& base = one_thread_gflops();
+  if (threads == 1) {
+    base[current_row] = gflops;
+    state.counters["scaling_eff"] = 1.0;
+  } else if (auto it = base.find(current_row); it != base.end() && it->second > 0) {
+    state.counters["scaling_eff"] = gflops / threads / it->second;
+  }
+}
+
+// The thread counts to register: --tessel_threads=a,b,c (removed from args), else 1 .. the
+// cores present.
+std::vector<int> thread_counts(std::vector<char*>& args) {
+  std::vector<int> counts;
+  for (auto it = args.begin() + 1; it != args.end(); ++it) {
+    if (std::strncmp(*it, "--tessel_threads=", 17) != 0) continue;
+    for (const char* p = *it + 17; *p;) {
+      char* end = nullptr;
+      const long v = std::strtol(p, &end, 10);
+      if (end == p) break;
+      if (v > 0) counts.push_back(static_cast<int>(v));
+      p = *end == ',' ? end + 1 : end;
+    }
+    args.erase(it);
+    break;
+  }
+  if (counts.empty()) {
+    int cores = static_cast<int>(std::thread::hardware_concurrency());
+#if defined(_OPENMP)
+    cores = std::max(cores, omp_get_max_threads());
+#endif
+    for (int n = 1; n <= std::max(cores, 1); ++n) counts.push_back(n);
+  }
+  return counts;
 }
 
 template <class T>
@@ -715,9 +766,12 @@ template <class T>
 void register_linear_einsum(int threads) {
   const std::string dt = dtype_name<T>();
   auto reg = [&](Row row, const char* shape, const std::string& impl, auto fn) {
-    const std::string name = std::string(row_name(row)) + "/" + shape + "/" + dt + "/" + impl + "/threads:" +
-                             std::to_string(threads);
-    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { fn(st, row, threads, impl); })
+    const std::string row_key = std::string(row_name(row)) + "/" + shape + "/" + dt + "/" + impl;
+    const std::string name = row_key + "/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+      current_row = row_key;
+      fn(st, row, threads, impl);
+    })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   };
@@ -749,9 +803,12 @@ template <class T>
 void register_dtype(int threads) {
   const std::string dt = dtype_name<T>();
   auto reg = [&](const Workload& w, Op op, const std::string& impl, auto fn) {
-    const std::string name = std::string(op_name(op)) + "/" + w.name + "/" + dt + "/" + impl + "/threads:" +
-                             std::to_string(threads);
-    benchmark::RegisterBenchmark(name.c_str(), [=, &w](benchmark::State& st) { fn(st, w, op, threads); })
+    const std::string row_key = std::string(op_name(op)) + "/" + w.name + "/" + dt + "/" + impl;
+    const std::string name = row_key + "/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(name.c_str(), [=, &w](benchmark::State& st) {
+      current_row = row_key;
+      fn(st, w, op, threads);
+    })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   };
@@ -784,6 +841,7 @@ int main(int argc, char** argv) {
   // A short default --benchmark_min_time (the workloads take 20–500 ms per call); an explicit
   // flag on the command line wins.
   std::vector<char*> args(argv, argv + argc);
+  const std::vector<int> threads_list = thread_counts(args);
   std::string min_time = "--benchmark_min_time=0.1";
   if (std::none_of(args.begin() + 1, args.end(),
                    [](const char* a) { return std::strncmp(a, "--benchmark_min_time", 20) == 0; }))
@@ -811,7 +869,13 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "bench_ops: isa %s; peak per core: fp32 FMA %.1f GFLOP/s, vdpbf16ps %.1f GFLOP/s; impls: %s\n",
                std::string(tessel::active_isa()).c_str(), fp32, bf16, peers.c_str());
 
-  for (int threads : {1, 2}) {
+  std::string counts;
+  for (int n : threads_list) {
+    if (!counts.empty()) counts += ',';
+    counts += std::to_string(n);
+  }
+  benchmark::AddCustomContext("thread_counts", counts);
+  for (int threads : threads_list) {
     register_dtype<float>(threads);
     register_dtype<float16>(threads);
     register_dtype<bfloat16>(threads);

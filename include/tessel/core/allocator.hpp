@@ -10,6 +10,16 @@
 //    an order of magnitude faster where the kernel allows it.
 // Every allocation is counted, so tests can prove what a call allocates (memory_stats()).
 //
+// NUMA. A page lives on the node of the thread that first writes it, and stays there. The
+// engine's outputs are first written by the threads that compute them (ops allocate them
+// uninitialized) and its packing buffers by the thread that owns them (gemm/workspace.hpp).
+// A cached block keeps the node of the thread that got it fresh from the system (the node
+// its pages most likely went to: for a packing buffer, its thread's). allocate() prefers a
+// fitting cached block of the calling thread's node; a block of another node is handed out
+// only when none of its own fits, because the alternative, fresh memory, costs the first
+// touch the cache exists to avoid (and a thread that is not bound may have moved). Without
+// getcpu (not Linux) every block is of node -1, and the choice is the plain best fit.
+//
 // Under faults:
 //  * allocate() gives the strong guarantee: it returns a block or throws std::bad_alloc and
 //    changes nothing (when the system refuses a fresh block, the cached blocks are returned
@@ -31,7 +41,10 @@
 #include <new>
 
 #if defined(__linux__)
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
@@ -48,11 +61,37 @@ struct MemoryStats {
   std::int64_t live_bytes = 0;          // handed out and not yet returned
   std::int64_t peak_live_bytes = 0;
   std::int64_t cached_bytes = 0;        // kept for reuse right now
+  std::int64_t zero_filled_bytes = 0;   // zero-filled by the calling thread (Tensor(shape), zeros())
 };
 
 namespace detail {
 
+// The NUMA node of the CPU the calling thread runs on, or -1 when unknown. (glibc's
+// getcpu goes through the vDSO: no system call.)
+inline int current_numa_node() noexcept {
+  unsigned cpu = 0, node = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+  if (::getcpu(&cpu, &node) == 0) return static_cast<int>(node);
+#elif defined(__linux__) && defined(SYS_getcpu)
+  if (::syscall(SYS_getcpu, &cpu, &node, nullptr) == 0) return static_cast<int>(node);
+#endif
+  (void)cpu;
+  (void)node;
+  return -1;
+}
+
 class CachingAllocator {
+  // A live block: its rounded size and the node of the thread that got it fresh.
+  struct Block {
+    std::size_t size;
+    int node;
+  };
+  // A cached block and that node.
+  struct Cached {
+    void* p;
+    int node;
+  };
+
  public:
   static constexpr std::size_t kAlignment = 64;                   // one cache line, one AVX-512 vector
   static constexpr std::size_t kLargeBlock = std::size_t{1} << 20;  // blocks from 1 MiB on are cached
@@ -63,24 +102,36 @@ class CachingAllocator {
     return *a;
   }
 
-  void* allocate(std::size_t bytes) {
+  // (Only blocks that may be cached need their node.)
+  void* allocate(std::size_t bytes) { return allocate_on(bytes, bytes >= kLargeBlock ? current_numa_node() : -1); }
+
+  // allocate() for a thread on `node` (tests name the node; allocate() asks getcpu).
+  void* allocate_on(std::size_t bytes, int node) {
     const std::size_t size = rounded(bytes);
     std::lock_guard<std::mutex> lock(mutex_);
     void* p = nullptr;
     if (size >= kLargeBlock) {
-      // Best fit among cached blocks no more than twice the size we need.
-      auto it = free_.lower_bound(size);
-      if (it != free_.end() && it->first <= 2 * size) {
-        p = it->second;
-        sizes_[p] = it->first;
-        stats_.cached_bytes -= static_cast<std::int64_t>(it->first);
-        free_.erase(it);
+      // Best fit among cached blocks no more than twice the size we need, of this node if
+      // one fits.
+      auto fit = free_.end();
+      for (auto it = free_.lower_bound(size); it != free_.end() && it->first <= 2 * size; ++it) {
+        if (fit == free_.end()) fit = it;
+        if (it->second.node == node) {
+          fit = it;
+          break;
+        }
+      }
+      if (fit != free_.end()) {
+        p = fit->second.p;
+        sizes_[p] = Block{fit->first, fit->second.node};  // the node stays the pages'
+        stats_.cached_bytes -= static_cast<std::int64_t>(fit->first);
+        free_.erase(fit);
       }
     }
     if (!p) {
       p = system_allocate(size);
       try {
-        sizes_[p] = size;
+        sizes_[p] = Block{size, node};
       } catch (...) {  // the bookkeeping node could not be allocated
         std::free(p);
         throw;
@@ -89,9 +140,16 @@ class CachingAllocator {
     }
     ++stats_.allocations;
     stats_.bytes_requested += static_cast<std::int64_t>(bytes);
-    stats_.live_bytes += static_cast<std::int64_t>(sizes_[p]);
+    stats_.live_bytes += static_cast<std::int64_t>(sizes_[p].size);
     stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
     return p;
+  }
+
+  // The node a live block of ours is tagged with (-1: unknown, or not ours); for tests.
+  int node_of(void* p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sizes_.find(p);
+    return it == sizes_.end() ? -1 : it->second.node;
   }
 
   void deallocate(void* p) noexcept {
@@ -99,15 +157,21 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = sizes_.find(p);
     if (it == sizes_.end()) return;  // not ours: never happens through Tensor
-    const std::size_t size = it->second;
+    const Block block = it->second;
     sizes_.erase(it);
-    stats_.live_bytes -= static_cast<std::int64_t>(size);
-    if (size >= kLargeBlock && size <= limit_ && keep_cached(size, p)) {
-      stats_.cached_bytes += static_cast<std::int64_t>(size);
+    stats_.live_bytes -= static_cast<std::int64_t>(block.size);
+    if (block.size >= kLargeBlock && block.size <= limit_ && keep_cached(block, p)) {
+      stats_.cached_bytes += static_cast<std::int64_t>(block.size);
       trim_to(limit_);
     } else {
       std::free(p);
     }
+  }
+
+  // Counts bytes zero-filled on the calling thread (see MemoryStats::zero_filled_bytes).
+  void count_zero_fill(std::size_t bytes) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.zero_filled_bytes += static_cast<std::int64_t>(bytes);
   }
 
   void release_cached() {
@@ -150,9 +214,9 @@ class CachingAllocator {
   static void unlock_after_fork() { instance().mutex_.unlock(); }
 
   // Puts a freed block into the cache; false when the cache's node cannot be allocated.
-  bool keep_cached(std::size_t size, void* p) noexcept {
+  bool keep_cached(const Block& block, void* p) noexcept {
     try {
-      free_.emplace(size, p);
+      free_.emplace(block.size, Cached{p, block.node});
       return true;
     } catch (...) {
       return false;
@@ -187,14 +251,14 @@ class CachingAllocator {
     while (!free_.empty() && static_cast<std::size_t>(stats_.cached_bytes) > bytes) {
       auto it = std::prev(free_.end());
       stats_.cached_bytes -= static_cast<std::int64_t>(it->first);
-      std::free(it->second);
+      std::free(it->second.p);
       free_.erase(it);
     }
   }
 
   std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;  // cached blocks by size
-  std::map<void*, std::size_t> sizes_;      // live blocks and their rounded size
+  std::multimap<std::size_t, Cached> free_;  // cached blocks by size
+  std::map<void*, Block> sizes_;             // live blocks
   std::size_t limit_ = std::size_t{2} << 30;  // 2 GiB cached at most, unless TESSEL_CACHE_LIMIT_MB says otherwise
   MemoryStats stats_;
 };

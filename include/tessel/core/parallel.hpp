@@ -8,7 +8,11 @@
 // OpenMP) the function simply runs here and its exceptions propagate as usual.
 //
 // Callers decide the thread count (core/threads.hpp: threads_for_call); neither primitive
-// calls omp_set_num_threads.
+// calls omp_set_num_threads. Neither sets a binding either (no proc_bind clause, no
+// omp_set_* call, no affinity call of its own): threads are placed as the user's
+// OMP_PROC_BIND / OMP_PLACES (or GOMP_CPU_AFFINITY) say. On a NUMA machine
+// OMP_PROC_BIND=close OMP_PLACES=cores keeps each thread, hence the pages it first touches
+// (its outputs, its packing buffers), on one node.
 #pragma once
 
 #include "config.hpp"

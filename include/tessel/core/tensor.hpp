@@ -31,9 +31,14 @@ class TESSEL_GSL_OWNER(T) Tensor : public detail::ViewOps<Tensor<T, R>, R> {
   static constexpr std::size_t rank = R;
 
   Tensor() = default;
-  // Zero-filled.
+  // Zero-filled (by the calling thread, so its pages go to that thread's NUMA node; ops
+  // allocate their outputs uninitialized instead, for the threads that compute them to
+  // write first). Counted in memory_stats().zero_filled_bytes.
   explicit Tensor(Shape<R> shape) : Tensor(shape, uninitialized) {
-    if (numel_ > 0) std::memset(static_cast<void*>(data_.get()), 0, bytes());
+    if (numel_ > 0) {
+      std::memset(static_cast<void*>(data_.get()), 0, bytes());
+      detail::CachingAllocator::instance().count_zero_fill(bytes());
+    }
   }
   // Storage whose contents are unspecified.
   Tensor(Shape<R> shape, uninitialized_t) : shape_(shape) {

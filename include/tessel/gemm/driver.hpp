@@ -205,6 +205,9 @@ class GemmCall {
       TC* crow[MR];
       c_rows(un, ir, rows, crow);
       if (un.spread) {
+        // (Spread stores address C's rows from the unit's first column; C's columns are
+        // unit-stride here, so that is column j0 of each row.)
+        for (std::int64_t r = 0; r < rows; ++r) crow[r] += w.j0;
         if constexpr (kSpread) spread_strip(un, kc, ap, bp, strip, ir, rows, crow, accumulate);
         continue;
       }
@@ -237,7 +240,7 @@ class GemmCall {
     else Kernel::run(kc, ap, bp, c, plan_.ldc, accumulate);
   }
 
-  // C's rows ir .. ir + rows of the unit, at the unit's first column.
+  // C's rows ir .. ir + rows of the unit, at C's column 0 (store_rows adds the columns).
   void c_rows(const Unit& un, std::int64_t ir, std::int64_t rows, TC** crow) const {
     TC* base = p_.c.matrix(un.w.g);
     for (std::int64_t r = 0; r < rows; ++r) crow[r] = base + p_.c.rows.offset(un.w.i0 + ir + r);

@@ -1,11 +1,17 @@
 // tessel/gemm/workspace.hpp — the engine's only temporary memory: per-thread packing buffers.
 //
 // Each thread that runs engine work owns one Workspace: a packed A block, a packed B block
-// and the fp32 accumulation block of C, each bounded by the block sizes (never by m·n).
-// They grow to the largest size needed so far and are kept for the thread's lifetime, so a
-// steady-state call allocates nothing here. They come from tessel's allocator, so tests can
-// count them. A buffer that fails to grow throws std::bad_alloc and keeps its old block (see
-// Buffer), so the thread's workspace stays valid for the next call.
+// and the fp32 accumulation block of C, each bounded by the block sizes (never by m·n; see
+// gemm/partition.hpp: gemm_workspace_bytes). They grow to the largest size needed so far and
+// are kept for the thread's lifetime, so a steady-state call allocates nothing here. They
+// come from tessel's allocator, so tests can count them. A buffer that fails to grow throws
+// std::bad_alloc and keeps its old block (see Buffer), so the thread's workspace stays valid
+// for the next call.
+//
+// NUMA: the workspace is a thread_local, created, grown and first written (by packing) on
+// the thread that uses it, inside the parallel region, so its pages sit on that thread's
+// node (and the allocator hands a growing buffer a cached block of that node when it has
+// one: core/allocator.hpp). Nothing is allocated for the workers by the calling thread.
 #pragma once
 
 #include "../core/config.hpp"
@@ -15,6 +21,7 @@
 #include <cstdint>
 #include <limits>
 #include <new>
+#include <thread>
 
 #include "../core/allocator.hpp"
 
@@ -41,13 +48,20 @@ class Buffer {
       deallocate_bytes(data_);
       data_ = grown;
       capacity_ = bytes;
+      allocated_by_ = std::this_thread::get_id();
     }
     return static_cast<float*>(data_);
   }
 
+  // For tests: the current block, its size, and the thread that allocated it.
+  const void* data() const { return data_; }
+  std::size_t capacity_bytes() const { return capacity_; }
+  std::thread::id allocated_by() const { return allocated_by_; }
+
  private:
   void* data_ = nullptr;
   std::size_t capacity_ = 0;
+  std::thread::id allocated_by_{};
 };
 
 struct Workspace {
