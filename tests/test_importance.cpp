@@ -59,7 +59,7 @@ void check_case(const Case& c, std::uint32_t seed, bool with_grad) {
   const auto sel = ref_select<T>(dense(P), c.top_p, c.top_k);
   const auto t = static_cast<std::int64_t>(sel.size());
   const auto dO3 = random_tensor<T, 3>({t, c.nh, c.e}, seed + 3);
-  const auto A10 = A1, W10 = W1, P0 = P, dO30 = dO3;
+  const auto A10 = A1; const auto W10 = W1; const auto P0 = P; const auto dO30 = dO3;
 
   auto res = with_grad ? tessel::matmul_with_importance(A1, W1, P, c.nh, opts(c.top_p, c.top_k), dO3)
                        : tessel::matmul_with_importance(A1, W1, P, c.nh, opts(c.top_p, c.top_k));
@@ -223,7 +223,7 @@ TEMPLATE_TEST_CASE("matmul_with_importance_into with a known selection", "[impor
   REQUIRE(t > 0);
   const auto dO3 = random_tensor<T, 3>({t, nh, e}, 504);
   const auto want = tessel::matmul_with_importance(A1, W1, P, nh, o, dO3);
-  const auto A10 = A1, W10 = W1, dO30 = dO3;
+  const auto A10 = A1; const auto W10 = W1; const auto dO30 = dO3;
 
   // O3 into a permuted [nh, t, e] buffer; the gradients: none, only dA1, only dW1, both.
   for (int mode = 0; mode < 4; ++mode) {
@@ -283,7 +283,7 @@ TEMPLATE_TEST_CASE("importance matmul: invalid arguments throw shape_error befor
   const auto A1 = random_tensor<T, 3>({b, s, h}, 601);
   const auto W1 = random_tensor<T, 2>({h, e}, 602);
   const auto P = make_p<T>(b, s, 603, false);
-  const auto A10 = A1, W10 = W1, P0 = P;
+  const auto A10 = A1; const auto W10 = W1; const auto P0 = P;
   const auto o = opts(0.0, 2);  // t = 4
   const std::int64_t t = 4;
   const auto dO3 = random_tensor<T, 3>({t, nh, e}, 604);

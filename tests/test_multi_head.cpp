@@ -43,7 +43,7 @@ TEMPLATE_TEST_CASE("multi-head matmul against the fp64 reference", "[multi_head]
     CAPTURE(c.b, c.s, c.h, c.nh, c.e);
     const auto A1 = random_tensor<T, 3>({c.b, c.s, c.h}, seed++);
     const auto W1 = random_tensor<T, 2>({c.h, c.e}, seed++);
-    const auto A10 = A1, W10 = W1;
+    const auto A10 = A1; const auto W10 = W1;
     const auto O2 = tessel::matmul_with_multi_head(A1, W1, c.nh);
     REQUIRE(O2.shape() == (tessel::Shape<4>{c.b, c.s, c.nh, c.e}));
     CHECK_VERDICT(judge(O2, ref_multi_head(dense(A1), dense(W1), c.nh)));
@@ -131,7 +131,7 @@ TEMPLATE_TEST_CASE("multi-head matmul: invalid arguments throw shape_error befor
   const std::int64_t b = 2, s = 5, h = 12, e = 7;
   const auto A1 = random_tensor<T, 3>({b, s, h}, 3001);
   const auto W1 = random_tensor<T, 2>({h, e}, 3002);
-  const auto A10 = A1, W10 = W1;
+  const auto A10 = A1; const auto W10 = W1;
   Tensor<T, 4> O2({b, s, 4, e});
   fill(O2, sentinel<T>());
 

@@ -43,11 +43,12 @@ inline bool in_parallel_region() {
 // (TESSEL_NUM_THREADS, else OpenMP's). Negative values are treated as 0.
 inline void set_num_threads(int n) { detail::thread_setting().store(n > 0 ? n : 0); }
 
-// The number of threads a tessel call made here would use at most.
+// The number of threads a tessel call made here would use at most: always 1 without
+// OpenMP, whatever set_num_threads() or TESSEL_NUM_THREADS asked for.
 inline int get_num_threads() {
+#if defined(_OPENMP)
   if (const int n = detail::thread_setting().load(); n > 0) return n;
   if (const int n = detail::env_threads(); n > 0) return n;
-#if defined(_OPENMP)
   return omp_get_max_threads();
 #else
   return 1;

@@ -130,7 +130,7 @@ void matmul_with_importance_into(TensorView<const T, 3> A1, TensorView<const T, 
   detail::check_importance_inputs(fn, A1, W1, num_heads);
   const std::int64_t positions = A1.size(0) * A1.size(1);
   const auto t = static_cast<std::int64_t>(selected.size());
-  for (std::int64_t r = 0; r < t; ++r)
+  for (std::size_t r = 0; r < selected.size(); ++r)
     detail::check(selected[r] >= 0 && selected[r] < positions && (r == 0 || selected[r] > selected[r - 1]), fn,
                   "selected must hold strictly ascending flat positions in [0, b*s) = [0, ", positions,
                   ") for A1 ", A1.shape(), "; entry ", r, " is ", selected[r]);
