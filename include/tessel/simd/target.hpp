@@ -28,6 +28,12 @@
 #undef TESSEL_HAVE_X86_TARGETS
 #endif
 
+// AArch64's Advanced SIMD (NEON) is part of its base ABI: the NEON kernels need no attribute,
+// only a compiler that provides <arm_neon.h> for the target (every AArch64 GCC and Clang).
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define TESSEL_HAVE_NEON_TARGETS 1
+#endif
+
 // GCC 12's AVX-512 intrinsics headers start some operations from _mm512_undefined_*(), which
 // -W(maybe-)uninitialized then reports at every inlining site (GCC bug 105593), breaking
 // -Werror builds of users' code. The values are fully defined; the warning is silenced for
