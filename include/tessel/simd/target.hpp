@@ -17,11 +17,19 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #define TESSEL_ALWAYS_INLINE inline __attribute__((always_inline))
 #define TESSEL_HAVE_X86_TARGETS 1
+// A function no interprocedural optimisation sees through (GCC's noipa; Clang has no such
+// attribute and does not propagate across a noinline call's result).
+#if defined(__clang__)
+#define TESSEL_NOIPA __attribute__((noinline))
+#else
+#define TESSEL_NOIPA __attribute__((noipa))
+#endif
 #else
 #define TESSEL_TARGET_AVX2
 #define TESSEL_TARGET_AVX512
 #define TESSEL_TARGET_AVX512_BF16
 #define TESSEL_ALWAYS_INLINE inline
+#define TESSEL_NOIPA
 #endif
 
 #if !(defined(__x86_64__) || defined(_M_X64))

@@ -32,7 +32,7 @@ namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 template <int Chains>
-TESSEL_TARGET_AVX512 __attribute__((noipa)) float fma_chains_avx512(std::int64_t iters, float x, float y) {
+TESSEL_TARGET_AVX512 TESSEL_NOIPA float fma_chains_avx512(std::int64_t iters, float x, float y) {
   __m512 acc[Chains];
   const __m512 a = _mm512_set1_ps(x), b = _mm512_set1_ps(y);
 #pragma GCC unroll 32
@@ -48,7 +48,7 @@ TESSEL_TARGET_AVX512 __attribute__((noipa)) float fma_chains_avx512(std::int64_t
 }
 
 template <int Chains>
-TESSEL_TARGET_AVX2 __attribute__((noipa)) float fma_chains_avx2(std::int64_t iters, float x, float y) {
+TESSEL_TARGET_AVX2 TESSEL_NOIPA float fma_chains_avx2(std::int64_t iters, float x, float y) {
   __m256 acc[Chains];
   const __m256 a = _mm256_set1_ps(x), b = _mm256_set1_ps(y);
 #pragma GCC unroll 32
@@ -66,7 +66,7 @@ TESSEL_TARGET_AVX2 __attribute__((noipa)) float fma_chains_avx2(std::int64_t ite
 }
 
 template <int Chains>
-TESSEL_TARGET_AVX512_BF16 __attribute__((noipa)) float dpbf16_chains(std::int64_t iters, float x, float y) {
+TESSEL_TARGET_AVX512_BF16 TESSEL_NOIPA float dpbf16_chains(std::int64_t iters, float x, float y) {
   __m512 acc[Chains];
   const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(x), _mm512_set1_ps(x));
   const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(y), _mm512_set1_ps(y));
