@@ -13,6 +13,7 @@
 // Time is process CPU time ÷ threads (manual time): the machines we share run other jobs, and
 // wall time would charge their time slices to us. GFLOP/s_wall is the wall-clock rate.
 //
+// tessel_portable rows run the portable path (TESSEL_ISA=scalar) on float, next to Eigen.
 // Peers, same shapes and layouts, same run: Eigen (float; a Map per head), OpenBLAS
 // cblas_sgemm (float; one call per head), oneDNN matmul (float and tessel::bfloat16; one strided
 // batched primitive), each when the build found it.
@@ -164,6 +165,17 @@ void BM_tessel(benchmark::State& state, Layout l, int threads) {
   state.SetLabel(std::string(tessel::active_isa()));
 }
 
+// The same on the portable path (TESSEL_ISA=scalar, gemm/kernel_portable.hpp), whatever path
+// the CPU would pick: what a CPU without a dedicated path gets, next to Eigen built with the
+// same flags.
+template <class T>
+void BM_tessel_portable(benchmark::State& state, Layout l, int threads) {
+  const tessel::Isa before = tessel::current_isa();
+  tessel::set_isa(tessel::Isa::scalar);
+  BM_tessel<T>(state, l, threads);
+  tessel::set_isa(before);
+}
+
 #if defined(TESSEL_HAVE_EIGEN)
 void BM_eigen(benchmark::State& state, Layout l, int threads) {
   using Stride = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
@@ -241,6 +253,7 @@ void register_dtype(const Layout& l, int threads) {
   benchmark::RegisterBenchmark(("onednn" + suffix).c_str(), BM_onednn<T>, l, threads)->UseManualTime();
 #endif
   if constexpr (std::is_same_v<T, float>) {
+    benchmark::RegisterBenchmark(("tessel_portable" + suffix).c_str(), BM_tessel_portable<T>, l, threads)->UseManualTime();
 #if defined(TESSEL_HAVE_EIGEN)
     benchmark::RegisterBenchmark(("eigen" + suffix).c_str(), BM_eigen, l, threads)->UseManualTime();
 #endif

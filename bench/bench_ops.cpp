@@ -14,6 +14,8 @@
 //   dtype     float, float16, bfloat16
 //   impl      tessel       the allocating call (outputs from tessel's caching allocator)
 //             tessel_into  the _into call on preallocated outputs (selection into a reused vector)
+//             tessel_portable  tessel_into on the portable path (TESSEL_ISA=scalar), whatever path
+//                          the CPU would pick (float only, next to eigen)
 //             eigen        what a user would write with Eigen: loop over heads, gather the selected
 //                          rows, Eigen GEMMs on blocks (float only; built like this file, no -march)
 //             onednn       oneDNN batched matmul over the heads with strided memory descriptors,
@@ -823,6 +825,13 @@ void register_dtype(int threads) {
     reg(*w, op, "tessel", [](benchmark::State& s, const Workload& wl, Op o, int n) { bench_tessel<T>(s, wl, o, n, false); });
     if (op == Op::select) continue;
     reg(*w, op, "tessel_into", [](benchmark::State& s, const Workload& wl, Op o, int n) { bench_tessel<T>(s, wl, o, n, true); });
+    if constexpr (std::is_same_v<T, float>)
+      reg(*w, op, "tessel_portable", [](benchmark::State& s, const Workload& wl, Op o, int n) {
+        const tessel::Isa before = tessel::current_isa();
+        tessel::set_isa(tessel::Isa::scalar);
+        bench_tessel<T>(s, wl, o, n, true);
+        tessel::set_isa(before);
+      });
 #if defined(TESSEL_HAVE_EIGEN)
     if constexpr (std::is_same_v<T, float>) reg(*w, op, "eigen", bench_eigen);
 #endif

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <tessel/gemm/gemm.hpp>
+#include <tessel/gemm/kernel_scalar.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -138,19 +139,26 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
   }
 }
 
+template <class Config, class T>
+void check_kernel() {
+  using K = typename Config::Kernel;
+  std::uint32_t seed = 1;
+  for (std::int64_t kc : {1, 2, 3, 4, 7, 15, 16, 17, 31, 32, 33, 64, 100}) check_tile<Config, T>(kc, K::MR, K::NR, seed++);
+  check_tile<Config, T>(9, K::MR - 1, K::NR - 3, seed++);  // edge tiles: padded rows and columns
+  check_tile<Config, T>(40, 1, 1, seed++);
+}
+
 template <class T>
 void check_every_kernel() {
   int kernels = 0;
   tessel::detail::for_each_kernel_config<T>([&]<class Config>() {
-    using K = typename Config::Kernel;
     ++kernels;
-    std::uint32_t seed = 1;
-    for (std::int64_t kc : {1, 2, 3, 4, 7, 15, 16, 17, 31, 32, 33, 64, 100})
-      check_tile<Config, T>(kc, K::MR, K::NR, seed++);
-    check_tile<Config, T>(9, K::MR - 1, K::NR - 3, seed++);  // edge tiles: padded rows and columns
-    check_tile<Config, T>(40, 1, 1, seed++);
+    check_kernel<Config, T>();
   });
   CHECK(kernels >= static_cast<int>(tessel::available_isas().size()));
+  // The plain-loop kernel, in no path, that the portable path's vector-extension kernel
+  // replaced: still a kernel of the contract (test_gemm_partition plans with it).
+  check_kernel<tessel::detail::KernelConfig<tessel::detail::ScalarKernel>, T>();
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <tessel/gemm/gemm.hpp>
+#include <tessel/gemm/kernel_scalar.hpp>
 #include <tessel/gemm/partition.hpp>
 
 #include <cstdint>

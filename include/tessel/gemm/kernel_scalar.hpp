@@ -1,6 +1,8 @@
-// tessel/gemm/kernel_scalar.hpp — the portable micro-kernel (contract: kernel_contract.hpp):
-// plain loops a compiler may vectorise for whatever the build's flags allow. Every path's
-// results are checked against it and an fp64 reference (tests/test_gemm_kernels.cpp).
+// tessel/gemm/kernel_scalar.hpp — the plain-loop micro-kernel (contract: kernel_contract.hpp),
+// in no path of the registry: the reference tests run beside every path's kernels
+// (tests/test_gemm_kernels.cpp), and a kernel for tests of the driver's plans. The portable
+// path runs PortableKernel (kernel_portable.hpp) instead, which compilers turn into SIMD
+// code reliably where they do not vectorise these loops well.
 #pragma once
 
 #include "../core/config.hpp"

@@ -3,12 +3,17 @@
 // call is routed among them.
 //
 //   path     float               float16             bfloat16
-//   scalar   ScalarKernel        ScalarKernel        ScalarKernel
+//   scalar   PortableKernel      PortableKernel      PortableKernel     (vector extensions)
+//   neon     NeonKernel          NeonKernel          NeonKernel         (AArch64)
 //   avx2     Avx2Kernel          Avx2Kernel          Avx2Kernel
 //   avx512   Avx512Kernel        Avx512Kernel        Avx512Kernel, or Avx512Bf16Kernel (vdpbf16ps)
 //                                                    when gemm/bf16_route.hpp says so
 //
-// A new path (AArch64 NEON next) is a Path specialisation here, an entry in the registry's
+// The portable path keeps the name `scalar` (TESSEL_ISA=scalar, SPEC §7); its kernel is the
+// vector-extension PortableKernel. ScalarKernel, the plain loop, is in no path: tests use it
+// as a reference.
+//
+// A new path is a Path specialisation here, an entry in the registry's
 // table, and its kernels; dispatch (gemm.hpp) loops over the table and names no path.
 #pragma once
 
@@ -21,11 +26,14 @@
 #include "../simd/isa_registry.hpp"
 #include "blocking.hpp"
 #include "driver.hpp"
-#include "kernel_scalar.hpp"
+#include "kernel_portable.hpp"
+#include "bf16_guard.hpp"  // bf16_route_for: the route question has an answer on every path
 #include "bf16_route.hpp"
 #include "problem.hpp"
+#if defined(TESSEL_HAVE_NEON_TARGETS)
+#include "kernel_neon.hpp"
+#endif
 #if defined(TESSEL_HAVE_X86_TARGETS)
-#include "bf16_guard.hpp"
 #include "kernel_avx2.hpp"
 #include "kernel_avx512.hpp"
 #include "kernel_avx512_bf16.hpp"
@@ -66,7 +74,12 @@ struct OneKernelPath {
 };
 
 template <>
-struct Path<Isa::scalar> : OneKernelPath<ScalarKernel> {};
+struct Path<Isa::scalar> : OneKernelPath<PortableKernel> {};
+
+#if defined(TESSEL_HAVE_NEON_TARGETS)
+template <>
+struct Path<Isa::neon> : OneKernelPath<NeonKernel> {};
+#endif
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 template <>

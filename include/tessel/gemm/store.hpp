@@ -172,6 +172,33 @@ TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::in
 }  // namespace isa_avx512
 #endif
 
+namespace isa_portable {
+// A micro-tile (rows × cols, cols <= 32 and a whole number of vectors) of the fp32 buffer to
+// C's rows at row[r] + j0, for float and bfloat16 with β of 0 or 1 (false: not done, the
+// caller stores it): the portable path stores one after every kernel call when k fits one
+// block, and a conversion call per row would cost as much as the row. (No streaming stores:
+// the portable path has none.)
+template <class T>
+TESSEL_ALWAYS_INLINE bool store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
+                                     T* const* row, std::int64_t j0, float beta) {
+  if constexpr (dtype_of<T> == DType::float16) {
+    return false;
+  } else {
+    if (cols > 32 || cols % vec::kLanes != 0 || (beta != 0.0f && beta != 1.0f)) return false;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* src = buf + r * ldc;
+      T* dst = row[r] + j0;
+      for (std::int64_t j = 0; j < cols; j += vec::kLanes) {
+        vec::vfloat v = load(src + j);
+        if (beta != 0.0f) v += load(dst + j);
+        store(dst + j, v);
+      }
+    }
+    return true;
+  }
+}
+}  // namespace isa_portable
+
 // Writes rows × cols of the fp32 buffer (leading dimension ldc) to C: row r of the buffer
 // to the row at row[r], columns j0 .. j0 + cols of C's column axis, converting to TC with one
 // rounding (after adding β·C's old value when β != 0).
@@ -179,6 +206,9 @@ template <Isa I, class TC>
 void store_rows(const float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols, TC* const* row,
                 const Axis& c_cols, std::int64_t j0, float beta, bool stream) {
   if (c_cols.is_unit()) {
+    if constexpr (I == Isa::scalar) {
+      if (isa_portable::store_tile(buf, ldc, rows, cols, row, j0, beta)) return;
+    }
 #if defined(TESSEL_HAVE_X86_TARGETS)
     if constexpr (I == Isa::avx512) {
       if (cols <= 32) {  // a micro-tile

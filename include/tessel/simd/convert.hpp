@@ -3,6 +3,8 @@
 // The engine converts float16/bfloat16 to fp32 while packing and fp32 to the output type
 // while storing; these are the loops it uses. Every ISA gives bit-identical results to the
 // scalar definitions in core/dtype.hpp (round-to-nearest-even, NaN stays a quiet NaN).
+// Paths: scalar (the portable path: vector extensions, isa_portable), avx2 and avx512 on
+// x86-64, neon on AArch64.
 //
 //   to_float<Isa>(src, dst, n)                  dst[i] = float(src[i])
 //   from_float<Isa>(src, dst, n, beta, stream)  dst[i] = T(src[i])                           beta = 0
@@ -23,9 +25,13 @@
 #include "../core/dtype.hpp"
 #include "isa_registry.hpp"
 #include "target.hpp"
+#include "vector_ext.hpp"
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include <immintrin.h>
+#endif
+#if defined(TESSEL_HAVE_NEON_TARGETS)
+#include <arm_neon.h>
 #endif
 
 TESSEL_NAMESPACE_BEGIN
@@ -49,6 +55,72 @@ inline void from_float(const float* src, T* dst, std::int64_t n, float beta, boo
   }
 }
 }  // namespace isa_scalar
+
+// ---- portable: vector extensions (simd/vector_ext.hpp) for float and bfloat16 ----
+// What the portable path (Isa::scalar) runs. float16 and β other than 0 and 1 keep the
+// scalar loops: binary16's rounding and subnormals are integer work with no short vector
+// form, and fma(β, old, src) must be one rounding, which a vector multiply and add on a
+// target without FMA are not.
+namespace isa_portable {
+
+using vec::kLanes;
+using vec::vfloat;
+
+template <class T>
+inline vfloat load(const T* p) {
+  if constexpr (std::is_same_v<T, float>) {
+    return *reinterpret_cast<const vec::vfloat_unaligned*>(p);
+  } else {
+    static_assert(dtype_of<T> == DType::bfloat16);  // the top half of a float
+    vec::vhalf_unaligned h;
+    std::memcpy(&h, static_cast<const void*>(p), sizeof(h));
+    return reinterpret_cast<vfloat>(__builtin_convertvector(h, vec::vuint_unaligned) << 16);
+  }
+}
+
+// kLanes floats -> bfloat16, rounded to nearest even; NaN made quiet (as float_to_bfloat16_bits).
+template <class T>
+inline void store(T* p, vfloat v) {
+  if constexpr (std::is_same_v<T, float>) {
+    *reinterpret_cast<vec::vfloat_unaligned*>(p) = v;
+  } else {
+    static_assert(dtype_of<T> == DType::bfloat16);
+    using U = vec::vuint_unaligned;
+    const U x = reinterpret_cast<U>(v);
+    const U rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+    const U quiet = (x >> 16) | 0x40u;
+    const U nan = reinterpret_cast<U>(v != v);  // all ones in NaN lanes
+    const vec::vhalf_unaligned h = __builtin_convertvector((nan & quiet) | (~nan & rounded), vec::vhalf_unaligned);
+    std::memcpy(static_cast<void*>(p), &h, sizeof(h));
+  }
+}
+
+template <class T>
+inline void to_float(const T* src, float* dst, std::int64_t n) {
+  if constexpr (dtype_of<T> == DType::float16) {
+    isa_scalar::to_float(src, dst, n);
+  } else {
+    std::int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) store(dst + i, load(src + i));
+    for (; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+  }
+}
+
+template <class T>
+inline void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
+  if constexpr (dtype_of<T> == DType::float16) {
+    isa_scalar::from_float(src, dst, n, beta, stream);
+  } else {
+    if (beta != 0.0f && beta != 1.0f) return isa_scalar::from_float(src, dst, n, beta, stream);
+    std::int64_t i = 0;
+    if (beta == 0.0f)
+      for (; i + kLanes <= n; i += kLanes) store(dst + i, load(src + i));
+    else
+      for (; i + kLanes <= n; i += kLanes) store(dst + i, load(src + i) + load(dst + i));
+    if (i < n) isa_scalar::from_float(src + i, dst + i, n - i, beta, stream);
+  }
+}
+}  // namespace isa_portable
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 TESSEL_SIMD_CODE_BEGIN
@@ -221,6 +293,81 @@ TESSEL_TARGET_AVX2 inline void from_float(const float* src, T* dst, std::int64_t
 TESSEL_SIMD_CODE_END
 #endif  // TESSEL_HAVE_X86_TARGETS
 
+#if defined(TESSEL_HAVE_NEON_TARGETS)
+// ---- AArch64 NEON (Advanced SIMD: FCVTL/FCVTN for float16, integer rounding for bfloat16) ----
+// FCVTL/FCVTN round to nearest even and quiet NaNs keeping their top payload bits under the
+// default FPCR (what Linux gives every thread), exactly as core/dtype.hpp's definitions do.
+namespace isa_neon {
+
+// 4 values of T -> 4 floats. The 16-bit types are read through memcpy (no aliasing of
+// float16 objects as integers).
+template <class T>
+inline float32x4_t load4(const T* p) {
+  if constexpr (std::is_same_v<T, float>) {
+    return vld1q_f32(p);
+  } else {
+    uint16x4_t h;
+    std::memcpy(&h, p, sizeof(h));
+    if constexpr (dtype_of<T> == DType::float16) {
+      return vcvt_f32_f16(vreinterpret_f16_u16(h));
+    } else {
+      static_assert(dtype_of<T> == DType::bfloat16);  // the top half of a float
+      return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
+    }
+  }
+}
+
+// 4 floats -> 4 bfloat16 bit patterns, rounded to nearest even; NaN made quiet.
+inline uint16x4_t round_to_bf16(float32x4_t v) {
+  const uint32x4_t x = vreinterpretq_u32_f32(v);
+  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(1));
+  const uint32x4_t rounded = vshrq_n_u32(vaddq_u32(x, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
+  const uint32x4_t quiet = vorrq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(0x40));
+  const uint32x4_t ordered = vceqq_f32(v, v);  // all ones unless NaN
+  return vmovn_u32(vbslq_u32(ordered, rounded, quiet));
+}
+
+template <class T>
+inline void store4(T* p, float32x4_t v) {
+  if constexpr (std::is_same_v<T, float>) {
+    vst1q_f32(p, v);
+  } else {
+    uint16x4_t h;
+    if constexpr (dtype_of<T> == DType::float16) {
+      h = vreinterpret_u16_f16(vcvt_f16_f32(v));
+    } else {
+      static_assert(dtype_of<T> == DType::bfloat16);
+      h = round_to_bf16(v);
+    }
+    std::memcpy(static_cast<void*>(p), &h, sizeof(h));  // T is trivially copyable
+  }
+}
+
+template <class T>
+inline void to_float(const T* src, float* dst, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, load4(src + i));
+  for (; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+}
+
+// Non-temporal stores are not used (`stream` is a hint): AArch64's STNP is a pair store
+// with no ordering benefit the engine relies on.
+template <class T>
+inline void from_float(const float* src, T* dst, std::int64_t n, float beta, bool /*stream*/) {
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    float32x4_t v = vld1q_f32(src + i);
+    if (beta == 1.0f) v = vaddq_f32(v, load4(dst + i));
+    else if (beta != 0.0f) v = vfmaq_f32(v, vdupq_n_f32(beta), load4(dst + i));  // one rounding, as std::fma
+    store4(dst + i, v);
+  }
+  for (; i < n; ++i)
+    dst[i] = tessel::from_float<T>(beta != 0.0f ? isa_scalar::add_scaled(src[i], static_cast<float>(dst[i]), beta)
+                                                : src[i]);
+}
+}  // namespace isa_neon
+#endif  // TESSEL_HAVE_NEON_TARGETS
+
 // Orders this thread's non-temporal stores (stream = true) before its later stores, as
 // another thread reading the results needs (the engine fences at the end of each unit).
 inline void streaming_store_fence() {
@@ -230,42 +377,37 @@ inline void streaming_store_fence() {
 }
 
 // The conversions of each path (simd/isa_registry.hpp): the portable ones, unless a path
-// has its own (a specialization below).
+// has its own (a specialization below). Each is its namespace's to_float and from_float.
+#define TESSEL_CONVERT_WITH(ns)                                                                 \
+  template <class T>                                                                           \
+  static void to_float(const T* src, float* dst, std::int64_t n) {                             \
+    ns::to_float(src, dst, n);                                                                 \
+  }                                                                                            \
+  template <class T>                                                                           \
+  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {  \
+    ns::from_float(src, dst, n, beta, stream);                                                 \
+  }
 template <Isa I>
 struct IsaConvert {
-  template <class T>
-  static void to_float(const T* src, float* dst, std::int64_t n) {
-    isa_scalar::to_float(src, dst, n);
-  }
-  template <class T>
-  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
-    isa_scalar::from_float(src, dst, n, beta, stream);
-  }
+  TESSEL_CONVERT_WITH(isa_portable)
 };
 #if defined(TESSEL_HAVE_X86_TARGETS)
 template <>
 struct IsaConvert<Isa::avx2> {
-  template <class T>
-  static void to_float(const T* src, float* dst, std::int64_t n) {
-    isa_avx2::to_float(src, dst, n);
-  }
-  template <class T>
-  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
-    isa_avx2::from_float(src, dst, n, beta, stream);
-  }
+  TESSEL_CONVERT_WITH(isa_avx2)
 };
 template <>
 struct IsaConvert<Isa::avx512> {
-  template <class T>
-  static void to_float(const T* src, float* dst, std::int64_t n) {
-    isa_avx512::to_float(src, dst, n);
-  }
-  template <class T>
-  static void from_float(const float* src, T* dst, std::int64_t n, float beta, bool stream) {
-    isa_avx512::from_float(src, dst, n, beta, stream);
-  }
+  TESSEL_CONVERT_WITH(isa_avx512)
 };
 #endif
+#if defined(TESSEL_HAVE_NEON_TARGETS)
+template <>
+struct IsaConvert<Isa::neon> {
+  TESSEL_CONVERT_WITH(isa_neon)
+};
+#endif
+#undef TESSEL_CONVERT_WITH
 
 // The same on a run-time path (the engine calls IsaConvert<I> directly).
 template <class T>

@@ -1,8 +1,10 @@
 // tessel/simd/cpu_features.hpp — what the CPU can do, detected once at run time.
 //
-// cpuid says which instructions exist; xgetbv says whether the OS saves the wide registers
-// (an AVX-512 CPU under an OS that does not enable ZMM state must not use them). The ISA
-// tessel runs is the best one both allow, unless TESSEL_ISA or set_isa() restricts it.
+// x86: cpuid says which instructions exist; xgetbv says whether the OS saves the wide
+// registers (an AVX-512 CPU under an OS that does not enable ZMM state must not use them).
+// AArch64 Linux: the kernel's hardware capabilities (getauxval(AT_HWCAP)), which say what
+// both the CPU and the kernel support. The ISA tessel runs is the best one allowed, unless
+// TESSEL_ISA or set_isa() restricts it.
 #pragma once
 
 #include "../core/config.hpp"
@@ -16,6 +18,10 @@
 #endif
 #if defined(__linux__)
 #include <unistd.h>
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#define TESSEL_AARCH64_LINUX 1
 #endif
 
 TESSEL_NAMESPACE_BEGIN
@@ -31,23 +37,26 @@ enum CpuFeature : std::uint32_t {
   kFeatureAvx512dq = 1u << 6,
   kFeatureAvx512Bf16 = 1u << 7,
   kFeatureAvx512Fp16 = 1u << 8,
+  kFeatureNeon = 1u << 9,     // AArch64 Advanced SIMD (ASIMD) with fp32 and fp16<->fp32 conversions
 };
 // What the x86 paths need (the AVX-512 path's kernels also use AVX2 code).
 inline constexpr std::uint32_t kAvx2PathFeatures = kFeatureAvx2 | kFeatureFma | kFeatureF16c;
 inline constexpr std::uint32_t kAvx512PathFeatures =
     kAvx2PathFeatures | kFeatureAvx512f | kFeatureAvx512bw | kFeatureAvx512vl | kFeatureAvx512dq;
+inline constexpr std::uint32_t kNeonPathFeatures = kFeatureNeon;
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512_bf16 = false, avx512_fp16 = false;
+  bool neon = false;
   // Cache sizes in bytes as the CPU reports them (0 when unknown): per core L1d and L2,
   // shared L3.
   std::int64_t l1d = 0, l2 = 0, l3 = 0;
 
   std::uint32_t bits() const {
     std::uint32_t b = 0;
-    const bool flags[] = {avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_fp16};
+    const bool flags[] = {avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_fp16, neon};
     for (unsigned i = 0; i < sizeof(flags); ++i) b |= flags[i] ? 1u << i : 0u;
     return b;
   }
@@ -97,6 +106,14 @@ inline CpuFeatures detect_cpu_features() {
       }
     }
   }
+#endif
+#if defined(TESSEL_AARCH64_LINUX)
+  // HWCAP_ASIMD (bit 1 of AT_HWCAP; spelled out, as older headers lack the name): Advanced
+  // SIMD, whose base set has fp32 FMLA and the fp16 <-> fp32 conversions. It is part of the
+  // AArch64 base ABI, so this is true on every Linux system tessel's NEON code can run on.
+  f.neon = (::getauxval(AT_HWCAP) & (1ul << 1)) != 0;
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+  f.neon = true;  // the compiler's target has it, and so every CPU this code runs on
 #endif
 #if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
   f.l1d = ::sysconf(_SC_LEVEL1_DCACHE_SIZE);

@@ -8,7 +8,8 @@
 // table, so adding a path — AArch64 NEON, a portable vector-extension kernel — is a new
 // entry here, its kernels, and one line in gemm/paths.hpp.
 //
-//   TESSEL_ISA=scalar|avx2|avx512   restricts the kernels to that path (SPEC §7); a path the
+//   TESSEL_ISA=scalar|avx2|avx512   restricts the kernels to that path (SPEC §7; `neon` on
+//                                   AArch64, where `scalar` is the portable path too); a path the
 //                                   CPU lacks, or this build left out, falls back to the best
 //                                   available one, and active_isa() says so.
 //   set_isa(Isa)                    the same from code (overrides TESSEL_ISA).
@@ -35,7 +36,9 @@ TESSEL_NAMESPACE_BEGIN
 
 // Every kernel path of every architecture (a value, not a rank: compare paths through the
 // table, never as numbers).
-enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
+// `scalar` is the portable path (vector extensions, gemm/kernel_portable.hpp) of every
+// architecture; its name is SPEC §7's.
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, neon = 3 };
 
 namespace detail {
 
@@ -71,8 +74,16 @@ inline constexpr IsaEntry kIsaTable[] = {
     {Isa::avx2, "avx2", kAvx2PathFeatures, !TESSEL_BASELINE_AVX512},
     {Isa::avx512, "avx512", kAvx512PathFeatures, true},
 };
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+// AArch64: NEON is in the base ABI, so every build has it; the portable path is kept
+// compiled beside it all the same (TESSEL_ISA=scalar), as the one path shared with every
+// other architecture, which this is the one place to run.
+inline constexpr IsaEntry kIsaTable[] = {
+    {Isa::scalar, "scalar", 0, true},
+    {Isa::neon, "neon", kNeonPathFeatures, true},
+};
 #else
-// AArch64 and every other architecture: the portable path (NEON goes here, above it).
+// Every other architecture: the portable path.
 inline constexpr IsaEntry kIsaTable[] = {
     {Isa::scalar, "scalar", 0, true},
 };
@@ -145,7 +156,7 @@ inline std::atomic<int>& isa_setting() { return shared::isa_setting; }
 
 }  // namespace detail
 
-// "avx512", "avx2", "scalar", ...: the table's name of a path.
+// "avx512", "avx2", "neon", "scalar": the table's name of a path.
 constexpr std::string_view isa_name(Isa isa) {
   const detail::IsaEntry* e = detail::isa_entry(isa);
   return e ? e->name : std::string_view("unknown");
@@ -165,7 +176,7 @@ inline Isa current_isa() {
   return detail::isa_or_best(static_cast<Isa>(v), cpu_features());
 }
 
-// "avx512", "avx2" or "scalar": the kernels in use.
+// "avx512", "avx2" or "scalar" ("neon" on AArch64): the kernels in use.
 inline std::string_view active_isa() { return isa_name(current_isa()); }
 
 // Every path that runs here, worst to best (what tests and benchmarks loop over).

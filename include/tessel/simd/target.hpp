@@ -17,15 +17,29 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #define TESSEL_ALWAYS_INLINE inline __attribute__((always_inline))
 #define TESSEL_HAVE_X86_TARGETS 1
+// A function no interprocedural optimisation sees through (GCC's noipa; Clang has no such
+// attribute and does not propagate across a noinline call's result).
+#if defined(__clang__)
+#define TESSEL_NOIPA __attribute__((noinline))
+#else
+#define TESSEL_NOIPA __attribute__((noipa))
+#endif
 #else
 #define TESSEL_TARGET_AVX2
 #define TESSEL_TARGET_AVX512
 #define TESSEL_TARGET_AVX512_BF16
 #define TESSEL_ALWAYS_INLINE inline
+#define TESSEL_NOIPA
 #endif
 
 #if !(defined(__x86_64__) || defined(_M_X64))
 #undef TESSEL_HAVE_X86_TARGETS
+#endif
+
+// AArch64's Advanced SIMD (NEON) is part of its base ABI: the NEON kernels need no attribute,
+// only a compiler that provides <arm_neon.h> for the target (every AArch64 GCC and Clang).
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define TESSEL_HAVE_NEON_TARGETS 1
 #endif
 
 // GCC 12's AVX-512 intrinsics headers start some operations from _mm512_undefined_*(), which

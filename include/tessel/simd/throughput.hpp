@@ -7,8 +7,7 @@
 // Chains parameter (16 and more). Each accumulator starts from a different value:
 // accumulators that start equal and see the same operands are provably equal, and a compiler
 // may merge them into one chain, which made an earlier benchmark report 1.5× the true peak.
-// TESSEL_NO_IPA keeps each loop a real call whose result depends on every accumulator
-// (GCC's noipa; clang has no such attribute, and noinline is what it honours).
+// noipa keeps each loop a real call whose result depends on every accumulator.
 //
 //   fma_chains_avx512<Chains>(iters, x, y)   Chains × iters zmm FMAs   (16 lanes × 2 flops each)
 //   fma_chains_avx2<Chains>(iters, x, y)     Chains × iters ymm FMAs   (8 lanes × 2)
@@ -26,12 +25,6 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__clang__)
-#define TESSEL_NO_IPA __attribute__((noinline))
-#else
-#define TESSEL_NO_IPA __attribute__((noipa))
-#endif
-
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
 
@@ -39,7 +32,7 @@ namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 template <int Chains>
-TESSEL_TARGET_AVX512 TESSEL_NO_IPA float fma_chains_avx512(std::int64_t iters, float x, float y) {
+TESSEL_TARGET_AVX512 TESSEL_NOIPA float fma_chains_avx512(std::int64_t iters, float x, float y) {
   __m512 acc[Chains];
   const __m512 a = _mm512_set1_ps(x), b = _mm512_set1_ps(y);
 #pragma GCC unroll 32
@@ -55,7 +48,7 @@ TESSEL_TARGET_AVX512 TESSEL_NO_IPA float fma_chains_avx512(std::int64_t iters, f
 }
 
 template <int Chains>
-TESSEL_TARGET_AVX2 TESSEL_NO_IPA float fma_chains_avx2(std::int64_t iters, float x, float y) {
+TESSEL_TARGET_AVX2 TESSEL_NOIPA float fma_chains_avx2(std::int64_t iters, float x, float y) {
   __m256 acc[Chains];
   const __m256 a = _mm256_set1_ps(x), b = _mm256_set1_ps(y);
 #pragma GCC unroll 32
@@ -73,7 +66,7 @@ TESSEL_TARGET_AVX2 TESSEL_NO_IPA float fma_chains_avx2(std::int64_t iters, float
 }
 
 template <int Chains>
-TESSEL_TARGET_AVX512_BF16 TESSEL_NO_IPA float dpbf16_chains(std::int64_t iters, float x, float y) {
+TESSEL_TARGET_AVX512_BF16 TESSEL_NOIPA float dpbf16_chains(std::int64_t iters, float x, float y) {
   __m512 acc[Chains];
   const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(x), _mm512_set1_ps(x));
   const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(y), _mm512_set1_ps(y));
