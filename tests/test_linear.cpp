@@ -101,7 +101,8 @@ void check_linear(Shape<R> xs, std::int64_t out, bool with_bias, std::uint32_t s
   for (tessel::Isa isa : available_isas()) {
     tessel::set_isa(isa);
     CAPTURE(tessel::active_isa());
-    const auto x0 = x, w0 = w;
+    const auto x0 = x;
+    const auto w0 = w;
     const Tensor<T, R> y = tessel::linear<T, R>(x.view(), w.view(), bias);
     CHECK_VERDICT(judge_any(y, ref.y));
     CHECK(same_bits(x, x0));
