@@ -34,20 +34,29 @@ NAME = re.compile(r"^(?P<op>[a-z_]+)/(?P<w>W[0-9a-z]+)/(?P<dtype>[a-z0-9]+)/(?P<
 
 
 def load(path):
+    """One row per benchmark: the median of its repetitions when the file has aggregates
+    (--benchmark_repetitions with or without --benchmark_report_aggregates_only), else its
+    single run."""
     with open(path) as f:
         data = json.load(f)
-    rows = {}
+    rows, from_median = {}, set()
     for b in data.get("benchmarks", []):
-        if b.get("run_type", "iteration") != "iteration":
+        kind = b.get("run_type", "iteration")
+        median = kind == "aggregate" and b.get("aggregate_name") == "median"
+        if kind != "iteration" and not median:
             continue
         m = NAME.match(b["name"])
         if not m:
             continue
         key = (m["op"], m["w"], m["dtype"], m["impl"], int(m["n"]))
+        if key in from_median:
+            continue
         if b.get("error_occurred"):
             rows[key] = {"error": b.get("error_message", "error")}
         else:
             rows[key] = b
+        if median:
+            from_median.add(key)
     return data.get("context", {}), rows
 
 

@@ -78,14 +78,16 @@ GEMM_SHAPES = [
 
 
 def gemm_table(rows):
-    out = ["| shape | tessel fp32 | tessel f16 | tessel bf16 | oneDNN fp32 | oneDNN bf16 | OpenBLAS fp32 | Eigen fp32 |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = ["| shape | tessel fp32 | tessel f16 | tessel bf16 | oneDNN fp32 | oneDNN bf16 | OpenBLAS fp32 | Eigen fp32 "
+           "| vs oneDNN fp32 | vs oneDNN bf16 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for s, label in GEMM_SHAPES:
         if not any(k[0][1] == s for k in rows):
             continue
         cells = [both(cell, rows, ("tessel", s, d)) for d in ("float32", "float16", "bfloat16")]
         cells += [both(gflops, rows, ("onednn", s, d)) for d in ("float32", "bfloat16")]
         cells += [both(gflops, rows, (p, s, "float32")) for p in ("openblas", "eigen")]
+        cells += [pair(ratio, rows, ("tessel", s, d), ("onednn", s, d)) for d in ("float32", "bfloat16")]
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
