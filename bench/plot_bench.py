@@ -12,10 +12,11 @@ forward time (W4a/W4b) is in the panel title. Needs matplotlib (Debian: python3-
 run it with /usr/bin/python3 if another python3 comes first on PATH).
 """
 import argparse
-import json
 import os
 import re
 import sys
+
+import bench_json
 
 import matplotlib
 
@@ -30,34 +31,13 @@ OPS = {"multi_head": "multi-head", "importance_fwd": "imp. fwd", "importance_fwd
 CASES = [(op, w) for w in ("W1", "W2", "W3") for op in ("multi_head", "importance_fwd", "importance_fwdbwd")] + \
         [(op, w) for w in ("W4a", "W4b") for op in ("importance_fwd", "importance_fwdbwd")]
 DTYPES = ["float", "float16", "bfloat16"]
-NAME = re.compile(r"^(?P<op>[a-z_]+)/(?P<w>W[0-9a-z]+)/(?P<dtype>[a-z0-9]+)/(?P<impl>[a-z_]+)/threads:(?P<n>\d+)")
+NAME = re.compile(r"^(?P<op>[a-z_]+)/(?P<w>W[0-9a-z]+)/(?P<dtype>[a-z0-9]+)/(?P<impl>[a-z_]+)$")
 
 
 def load(path):
-    """One row per benchmark: the median of its repetitions when the file has aggregates
-    (--benchmark_repetitions with or without --benchmark_report_aggregates_only), else its
-    single run."""
-    with open(path) as f:
-        data = json.load(f)
-    rows, from_median = {}, set()
-    for b in data.get("benchmarks", []):
-        kind = b.get("run_type", "iteration")
-        median = kind == "aggregate" and b.get("aggregate_name") == "median"
-        if kind != "iteration" and not median:
-            continue
-        m = NAME.match(b["name"])
-        if not m:
-            continue
-        key = (m["op"], m["w"], m["dtype"], m["impl"], int(m["n"]))
-        if key in from_median:
-            continue
-        if b.get("error_occurred"):
-            rows[key] = {"error": b.get("error_message", "error")}
-        else:
-            rows[key] = b
-        if median:
-            from_median.add(key)
-    return data.get("context", {}), rows
+    """The bench_ops rows keyed (op, workload, dtype, impl, threads)."""
+    ctx, rows = bench_json.load(path)
+    return ctx, {(*parts, n): row for (parts, n), row in rows.items() if NAME.match("/".join(parts))}
 
 
 def main():

@@ -15,31 +15,9 @@ run measured (the denominator the benchmark reports as peak_GFLOP/s); "a / b" is
 Missing rows print as "–", never as a number.
 """
 import argparse
-import json
-import re
 import sys
 
-NAME = re.compile(r"^(?P<head>.+)/threads:(?P<n>\d+)/(?:real|manual)_time(?:_(?P<agg>\w+))?$")
-
-
-def load(path):
-    """{(name parts without threads) : {threads: row}} for median aggregates (or single runs)."""
-    with open(path) as f:
-        data = json.load(f)
-    medians, singles = {}, {}
-    for b in data.get("benchmarks", []):
-        m = NAME.match(b["name"])
-        if not m:
-            continue
-        key = (tuple(m["head"].split("/")), int(m["n"]))
-        if m["agg"] == "median":
-            medians[key] = b
-        elif m["agg"] is None and b.get("run_type") != "aggregate":
-            singles.setdefault(key, b)
-    rows = dict(singles)
-    rows.update(medians)
-    return data.get("context", {}), rows
-
+from bench_json import load
 
 def cell(row):
     if row is None or "GFLOP/s" not in row:
