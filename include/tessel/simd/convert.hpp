@@ -56,25 +56,67 @@ inline void from_float(const float* src, T* dst, std::int64_t n, float beta, boo
 }
 }  // namespace isa_scalar
 
-// ---- portable: vector extensions (simd/vector_ext.hpp) for float and bfloat16 ----
-// What the portable path (Isa::scalar) runs. float16 and β other than 0 and 1 keep the
-// scalar loops: binary16's rounding and subnormals are integer work with no short vector
-// form, and fma(β, old, src) must be one rounding, which a vector multiply and add on a
-// target without FMA are not.
+// ---- portable: vector extensions (simd/vector_ext.hpp) ----
+// What the portable path (Isa::scalar) runs. Converting to float is vector code for every
+// type; converting back is for float and bfloat16, while float16 and β other than 0 and 1
+// keep the scalar loops: binary16's rounding and subnormals have no short vector form, and
+// fma(β, old, src) must be one rounding, which a vector multiply and add on a target without
+// FMA are not.
 namespace isa_portable {
 
 using vec::kLanes;
 using vec::vfloat;
 
+// float16 bit patterns (one in the low half of each 32-bit lane of x) -> the floats they
+// are, exactly as float16_bits_to_float (F: the float vector of x's width). Integer work but
+// for subnormals, whose value m·2^-24 comes from floats that are never subnormal themselves
+// ((2^23 + m) - 2^23, then scaled), so flush-to-zero and denormals-are-zero modes cannot
+// change a result. Lanes are told apart by equality only (SSE2 has no unsigned compare).
+template <class F, class U>
+TESSEL_ALWAYS_INLINE F float16_lanes_to_float(U x) {
+  const U sign = (x & 0x8000u) << 16;
+  const U em = x & 0x7fffu;  // exponent and fraction
+  const U exp = em >> 10;
+  const U normal = (em << 13) + (112u << 23);
+  const U is_special = reinterpret_cast<U>(exp == 31u), is_sub = reinterpret_cast<U>(exp == 0u);
+  const U has_fraction = ~reinterpret_cast<U>((em & 0x3ffu) == 0u);
+  const U special = (em << 13) | 0x7f800000u | (has_fraction & 0x00400000u);  // Inf; NaN made quiet, as F16C
+  const U sub = reinterpret_cast<U>((reinterpret_cast<F>(em | 0x4b000000u) - 8388608.0f) * 0x1p-24f);
+  return reinterpret_cast<F>(sign | (is_special & special) | (is_sub & sub) | (~(is_special | is_sub) & normal));
+}
+
+// 16-bit patterns widened to 32-bit lanes -> the floats they are in type T.
+template <class T, class F, class U>
+TESSEL_ALWAYS_INLINE F half_lanes_to_float(U x) {
+  if constexpr (dtype_of<T> == DType::float16) {
+    return float16_lanes_to_float<F>(x);
+  } else {
+    static_assert(dtype_of<T> == DType::bfloat16);  // the top half of a float
+    return reinterpret_cast<F>(x << 16);
+  }
+}
+
+// kLanes values -> floats.
 template <class T>
 inline vfloat load(const T* p) {
   if constexpr (std::is_same_v<T, float>) {
     return *reinterpret_cast<const vec::vfloat_unaligned*>(p);
   } else {
-    static_assert(dtype_of<T> == DType::bfloat16);  // the top half of a float
     vec::vhalf_unaligned h;
+    std::memcpy(&h, static_cast<const void*>(p), sizeof(h));  // T is trivially copyable
+    return half_lanes_to_float<T, vfloat>(__builtin_convertvector(h, vec::vuint_unaligned));
+  }
+}
+
+// Four values -> floats.
+template <class T>
+TESSEL_ALWAYS_INLINE vec::vfloat4 load4(const T* p) {
+  if constexpr (std::is_same_v<T, float>) {
+    return *reinterpret_cast<const vec::vfloat4_unaligned*>(p);
+  } else {
+    vec::vhalf4_unaligned h;
     std::memcpy(&h, static_cast<const void*>(p), sizeof(h));
-    return reinterpret_cast<vfloat>(__builtin_convertvector(h, vec::vuint_unaligned) << 16);
+    return half_lanes_to_float<T, vec::vfloat4>(__builtin_convertvector(h, vec::vuint4));
   }
 }
 
@@ -97,13 +139,9 @@ inline void store(T* p, vfloat v) {
 
 template <class T>
 inline void to_float(const T* src, float* dst, std::int64_t n) {
-  if constexpr (dtype_of<T> == DType::float16) {
-    isa_scalar::to_float(src, dst, n);
-  } else {
-    std::int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) store(dst + i, load(src + i));
-    for (; i < n; ++i) dst[i] = static_cast<float>(src[i]);
-  }
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(dst + i, load(src + i));
+  for (; i < n; ++i) dst[i] = static_cast<float>(src[i]);
 }
 
 template <class T>

@@ -38,6 +38,10 @@ typedef std::uint16_t vhalf_unaligned __attribute__((vector_size(kVectorBytes / 
 // Exactly four floats, and four 32-bit integers, whatever the width above.
 typedef float vfloat4 __attribute__((vector_size(16), __may_alias__));
 typedef std::int32_t vint4 __attribute__((vector_size(16), __may_alias__));
+typedef float vfloat4_unaligned __attribute__((vector_size(16), __may_alias__, aligned(4)));
+typedef std::uint32_t vuint4 __attribute__((vector_size(16), __may_alias__));
+// Four 16-bit values.
+typedef std::uint16_t vhalf4_unaligned __attribute__((vector_size(8), __may_alias__, aligned(2)));
 
 }  // namespace detail::vec
 TESSEL_NAMESPACE_END
