@@ -72,7 +72,9 @@ struct PortableKernel {
   static constexpr int MR = 4;        // the A values of a k step: one 4-float vector
   static constexpr int kVectors = 2;  // B vectors per k step
   static constexpr int NR = kVectors * portable::kLanes;
-  static constexpr KernelFeatures features{};
+  // An A contiguous along m (A3ᵀ of dW = A3ᵀ·dO) is packed a block at a time: each k line
+  // read once (gemm/pack_portable.hpp: pack_lines).
+  static constexpr KernelFeatures features{.packs_a_block_of_lines = true};
 
   static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C, std::int64_t ldc, bool accumulate) {
     using portable::vfloat;

@@ -19,6 +19,7 @@
 #include "../simd/convert.hpp"
 #include "../simd/prefetch.hpp"
 #include "blocking.hpp"
+#include "pack_portable.hpp"
 #include "problem.hpp"
 #include "../simd/target.hpp"
 
@@ -30,6 +31,27 @@ TESSEL_SIMD_CODE_BEGIN
 template <Isa I, class T>
 inline void load_run(const T* src, float* dst, std::int64_t n) {
   IsaConvert<I>::to_float(src, dst, n);
+}
+
+// Whether the portable path's vector packs (pack_portable.hpp) pack for path I with panels
+// `width` lanes wide.
+template <Isa I>
+constexpr bool portable_packs(int width) {
+  return I == Isa::scalar && width % 4 == 0;
+}
+
+// panel[p·width + r] = float(line_r[p]) for p < kc, r < width, where line_r =
+// base + lines.offset(first + r) + p0 is contiguous along p (width a multiple of 4): the
+// portable path's panel of a row-major A (lines: its rows) or a transposed B (its columns),
+// four lines at a time.
+template <int width, class T>
+void interleave_panel(const T* base, const Axis& lines, std::int64_t first, std::int64_t p0, std::int64_t kc,
+                      float* panel) {
+  for (int r = 0; r < width; r += 4) {
+    const T* group[4];
+    for (int x = 0; x < 4; ++x) group[x] = base + lines.offset(first + r + x) + p0;
+    isa_portable::interleave4(group, kc, panel + r, width);
+  }
 }
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -182,6 +204,19 @@ inline void axis_offsets(const Axis& axis, std::int64_t first, std::int64_t n, s
   });
 }
 
+// The portable path's MR-row panel (rows i .. i + MR) of an A whose rows are made of runs
+// along k: each row converted run by run into a staging line, four lines interleaved at a time.
+template <Isa I, int MR, class T>
+void interleave_walked_rows(const Operand<const T>& a, const T* base, std::int64_t i, std::int64_t p0, std::int64_t kc,
+                            float* panel) {
+  alignas(64) float staged[4][kMaxKc];
+  const float* const lines[4] = {staged[0], staged[1], staged[2], staged[3]};
+  for (int r = 0; r < MR; r += 4) {
+    for (int x = 0; x < 4; ++x) load_line<I>(base + a.rows.offset(i + r + x), a.cols, p0, kc, staged[x]);
+    isa_portable::interleave4(lines, kc, panel + r, MR);
+  }
+}
+
 // pack_a for an A with no unit-stride axis (several dimensions, index lists, strides): each
 // line along the axis that has runs of consecutive elements is converted run by run (copies
 // of runs, so a k group whose inner dimension is contiguous packs nearly as fast as a plain
@@ -198,6 +233,12 @@ void pack_a_walking(const Operand<const T>& a, std::int64_t g, std::int64_t i0, 
     float* panel = out + ip * kc;
     const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ip));
     if (runs_along_k) {
+      if constexpr (portable_packs<I>(MR)) {
+        if (rows == MR) {
+          interleave_walked_rows<I, MR>(a, base, i0 + ip, p0, kc, panel);
+          continue;
+        }
+      }
       for (int r = 0; r < rows; ++r) {
         load_line<I>(base + a.rows.offset(i0 + ip + r), a.cols, p0, kc, row);
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + r] = row[p];
@@ -236,6 +277,9 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
     }
   }
 #endif
+  if constexpr (portable_packs<I>(MR)) {
+    if (a.rows.is_unit() && !a.cols.is_unit()) return isa_portable::pack_lines<MR>(base + i0, a.cols, p0, kc, mc, out);
+  }
   if (!a.cols.is_unit() && !a.rows.is_unit()) return pack_a_walking<I, MR>(a, g, i0, mc, p0, kc, out);
   alignas(64) float row[kMaxKc];
   for (std::int64_t ip = 0; ip < mc; ip += MR) {
@@ -251,6 +295,12 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
         continue;  // zero rows are written by the interleave
       }
 #endif
+      if constexpr (portable_packs<I>(MR)) {
+        if (rows == MR) {
+          interleave_panel<MR>(base, a.rows, i0 + ip, p0, kc, panel);
+          continue;
+        }
+      }
       for (int r = 0; r < rows; ++r) {
         load_run<I>(base + a.rows.offset(i0 + ip + r) + p0, row, kc);
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + r] = row[p];
@@ -278,6 +328,9 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
     }
   }
 #endif
+  if constexpr (portable_packs<I>(NR)) {
+    if (b.cols.is_unit()) return isa_portable::pack_lines<NR>(base + j0, b.rows, p0, kc, nc, out);
+  }
   if (!b.cols.is_unit() && !b.rows.is_unit()) return pack_b_walking<I, NR>(b, g, p0, kc, j0, nc, out);
   alignas(64) float col[kMaxKc];
   for (std::int64_t jp = 0; jp < nc; jp += NR) {
@@ -305,6 +358,12 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
       continue;
     }
 #endif
+    if constexpr (portable_packs<I>(NR)) {
+      if (cols == NR) {
+        interleave_panel<NR>(base, b.cols, j0 + jp, p0, kc, panel);
+        continue;
+      }
+    }
     for (int j = 0; j < cols; ++j) {
       load_run<I>(base + b.cols.offset(j0 + jp + j) + p0, col, kc);
       for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];

@@ -40,8 +40,10 @@ typedef float vfloat4 __attribute__((vector_size(16), __may_alias__));
 typedef std::int32_t vint4 __attribute__((vector_size(16), __may_alias__));
 typedef float vfloat4_unaligned __attribute__((vector_size(16), __may_alias__, aligned(4)));
 typedef std::uint32_t vuint4 __attribute__((vector_size(16), __may_alias__));
-// Four 16-bit values.
+// Four 16-bit values; eight.
 typedef std::uint16_t vhalf4_unaligned __attribute__((vector_size(8), __may_alias__, aligned(2)));
+typedef std::uint16_t vhalf8 __attribute__((vector_size(16), __may_alias__));
+typedef std::uint64_t vuint64x2 __attribute__((vector_size(16), __may_alias__));
 
 }  // namespace detail::vec
 TESSEL_NAMESPACE_END
