@@ -1,11 +1,14 @@
-// Tests of the AVX512-BF16 route for bfloat16 GEMM (gemm/kernel_avx512_bf16.hpp): the
-// vdpbf16ps kernel and its own paired-bfloat16 packing, forced with set_bf16_route(dpbf16),
-// against an fp64 reference with the engine's strict tolerance
+// Tests of the two bfloat16 routes that multiply pairs along k and flush tiny values: the
+// AVX512-BF16 route (gemm/kernel_avx512_bf16.hpp, vdpbf16ps) and the AMX route
+// (gemm/kernel_amx_bf16.hpp, tdpbf16ps on tiles), each with its paired-bfloat16 packing,
+// forced with set_bf16_route, against an fp64 reference with the engine's strict tolerance
 //     |ours − ref| ≤ ulp_bf16(ref) + 2·sqrt(k)·2^-24·Σ|a·b|          (per element)
-// over every operand layout, odd k, k = 1, k = 0, m/n at the MR/NR edges and kc ± 1, plus
-// 1-vs-2-thread bit identity, the route choice itself and its guard against tiny inputs.
-// Runs only where the CPU has AVX512_BF16 (and the AVX-512 path); elsewhere those cases are
-// reported as skipped.
+// over every operand layout (strided, transposed, gathered, batched, bias, β), odd k, k = 1,
+// k = 0, m/n at the MR/NR edges and kc ± 1, plus 1-vs-2-thread bit identity, exact stores,
+// the route choice itself and the guard against tiny inputs, which covers both routes alike.
+// Each route's cases run only where the CPU (and for AMX the OS) has it, on the AVX-512
+// path; elsewhere they are reported as skipped. (Never run the AMX cases under valgrind, which
+// does not know AMX: TESSEL_BF16_ROUTE=fma keeps the automatic cases on the fp32 route.)
 //
 // The reference and layouts are tests/test_gemm.cpp's, shared through
 // tests/support/gemm_harness.hpp.
@@ -14,6 +17,7 @@
 #include "support/gemm_harness.hpp"
 #include "support/skip.hpp"
 
+#include <tessel/core/parallel.hpp>
 #include <tessel/gemm/blocking.hpp>
 #include <tessel/gemm/gemm.hpp>
 
@@ -24,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <string>
@@ -45,17 +50,40 @@ using tessel::detail::GemmProblem;
 using tessel::detail::Bf16Route;
 
 bool have_dpbf16() { return tessel::detail::dpbf16_available(); }
+bool have_amx() { return tessel::detail::amx_available(); }
 
-// The vdpbf16ps kernel's register tile and the kc a long k is cut into, from the registry
-// (the bfloat16 configuration with its own pair panels); 14×32 where the CPU lacks it.
+// The routes besides fma that run here (vdpbf16ps, AMX).
+std::vector<Bf16Route> flushing_routes() {
+  std::vector<Bf16Route> v;
+  if (have_dpbf16()) v.push_back(Bf16Route::dpbf16);
+  if (have_amx()) v.push_back(Bf16Route::amx);
+  return v;
+}
+// Every route that runs here.
+std::vector<Bf16Route> all_routes() {
+  std::vector<Bf16Route> v{Bf16Route::fma};
+  for (Bf16Route r : flushing_routes()) v.push_back(r);
+  return v;
+}
+const char* route_name(Bf16Route r) { return tessel::detail::bf16_route_name(r); }
+
+// Whether TESSEL_BF16_ROUTE forces a flushing route that runs here (then unguarded).
+bool route_forced_unguarded() {
+  return tessel::detail::bf16_route_forced() && tessel::detail::bf16_route() != Bf16Route::fma;
+}
+
+// A flushing route's register tile and the kc a long k is cut into, from the registry (the
+// bfloat16 configuration with its own pair panels: the AMX one holds per-thread tile state,
+// the vdpbf16ps one does not); 14×32 where the CPU lacks it.
 struct PairTile {
   std::int64_t mr = 14, nr = 32, kc = 256;
 };
-PairTile pair_tile() {
+PairTile pair_tile(Bf16Route route = Bf16Route::dpbf16) {
   PairTile t;
   tessel::detail::for_each_kernel_config<bfloat16>([&]<class Config>() {
     using K = typename Config::Kernel;
     if constexpr (K::features.own_panels) {
+      if (K::features.holds_thread_state != (route == Bf16Route::amx)) return;
       t.mr = K::MR, t.nr = K::NR;
       t.kc = tessel::detail::make_blocking(K::MR, K::NR, Config::limits, 512, 512, 1 << 16, tessel::cpu_features()).kc;
     }
@@ -69,10 +97,10 @@ struct RouteGuard {
   ~RouteGuard() { tessel::detail::set_bf16_route(Bf16Route::automatic); }  // back to the environment's
 };
 
-std::int64_t kc_of() { return pair_tile().kc; }
+std::int64_t kc_of(Bf16Route route = Bf16Route::dpbf16) { return pair_tile(route).kc; }
 
-std::vector<Shape> edge_shapes() {
-  const PairTile t = pair_tile();
+std::vector<Shape> edge_shapes(Bf16Route route = Bf16Route::dpbf16) {
+  const PairTile t = pair_tile(route);
   const std::int64_t mr = t.mr, nr = t.nr, kc = t.kc;
   return {{1, 1, 1, 1},        {1, mr - 1, nr + 1, 7},  {1, mr + 1, nr - 1, 13},  {2, mr, nr, 1},
           {1, mr, nr, 2},      {1, mr, nr, 3},          {1, 2 * mr + 3, 2 * nr + 5, 31},
@@ -83,44 +111,85 @@ std::vector<Shape> edge_shapes() {
 
 }  // namespace
 
-TEST_CASE("gemm bf16 (vdpbf16ps): every layout and edge size against fp64", "[gemm][bf16]") {
-  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to test");
-  RouteGuard route(Bf16Route::dpbf16);
-  REQUIRE(tessel::detail::bf16_route() == Bf16Route::dpbf16);
-  sweep<bfloat16>(Isa::avx512, all_layouts(), edge_shapes());
-}
+namespace {
 
-TEST_CASE("gemm bf16 (vdpbf16ps): a float output (unrounded sums), every layout and edge size", "[gemm][bf16]") {
-  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to test");
-  RouteGuard route(Bf16Route::dpbf16);
-  sweep<bfloat16, float>(Isa::avx512, all_layouts(), edge_shapes());
-}
+// Skips the case unless `route` runs here, then forces it for the case.
+#define TESSEL_FORCE_ROUTE(route)                                                                  \
+  if (!tessel::detail::bf16_route_available(route))                                              \
+    TESSEL_SKIP((route) == Bf16Route::amx ? "the CPU or OS lacks AMX-BF16: nothing to test"        \
+                                          : "the CPU lacks AVX512_BF16: nothing to test");          \
+  RouteGuard forced_route(route);                                                                  \
+  REQUIRE(tessel::detail::bf16_route() == (route))
 
-TEST_CASE("gemm bf16 (vdpbf16ps): primes and multi-block sizes", "[gemm][bf16]") {
-  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to test");
-  RouteGuard route(Bf16Route::dpbf16);
-  // (257 and 470 rows: more than the 224 rows pack_a_k_major stages at a time.)
-  const std::vector<Shape> shapes = {{2, 67, 131, 97}, {1, 257, 61, 211}, {3, 37, 263, 64}, {1, 45, 70, 1001}, {1, 470, 45, 700}};
+void every_layout_and_edge(Bf16Route route) { sweep<bfloat16>(Isa::avx512, all_layouts(), edge_shapes(route)); }
+
+void float_output(Bf16Route route) { sweep<bfloat16, float>(Isa::avx512, all_layouts(), edge_shapes(route)); }
+
+void primes_and_blocks(Bf16Route route) {
+  // (257 and 470 rows: more than the 224 rows the vdpbf16ps pack_a_k_major stages at a
+  // time; 600 more than AMX's 512.)
+  const std::int64_t kc = kc_of(route);
+  const std::vector<Shape> shapes = {{2, 67, 131, 97},    {1, 257, 61, 211}, {3, 37, 263, 64},
+                                     {1, 45, 70, 1001},   {1, 470, 45, 700}, {1, 600, 33, 2 * kc + 15},
+                                     {2, 33, 65, kc + 17}};
   sweep<bfloat16>(Isa::avx512,
                   {kPlain, kTransA | kGatherK, kTransA | kStrided, kTransB | kScatterC | kAccumulate, kMerged | kSharedB,
-                   kGatherRows | kStrided, kGroups | kTransA, kGroups | kBatchGroups},
+                   kGatherRows | kStrided, kGroups | kTransA, kGroups | kBatchGroups, kBias | kTransA | kAccumulate,
+                   kBiasRows | kScale | kTransB},
                   shapes);
 }
 
-TEST_CASE("gemm bf16 (vdpbf16ps): one and two threads give the same bits", "[gemm][bf16][threads]") {
-  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to test");
-  RouteGuard route(Bf16Route::dpbf16);
+void one_and_two_threads(Bf16Route route) {
   const std::vector<Shape> shapes = {{2, 301, 203, 150}, {1, 515, 390, 71}, {1, 97, 150, 700}};
-  for (unsigned layout : {unsigned(kPlain), unsigned(kGatherRows | kGatherK | kAccumulate), unsigned(kTransA | kTransB)}) {
+  for (unsigned layout : {unsigned(kPlain), unsigned(kGatherRows | kGatherK | kAccumulate), unsigned(kTransA | kTransB),
+                          unsigned(kBias | kGroups | kBatchGroups)}) {
     for (const Shape& s : shapes) {
       const auto one = run_case<bfloat16>(Isa::avx512, layout, s, 1, 99);
       const auto two = run_case<bfloat16>(Isa::avx512, layout, s, 2, 99);
       bool same = one.size() == two.size();
       for (std::size_t x = 0; same && x < one.size(); ++x) same = bits_of(one[x]) == bits_of(two[x]);
-      INFO(layout_name(layout) << " m " << s.m << " n " << s.n << " k " << s.k);
+      INFO(route_name(route) << " " << layout_name(layout) << " m " << s.m << " n " << s.n << " k " << s.k);
       CHECK(same);
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("gemm bf16 (vdpbf16ps): every layout and edge size against fp64", "[gemm][bf16]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::dpbf16);
+  every_layout_and_edge(Bf16Route::dpbf16);
+}
+TEST_CASE("gemm bf16 (AMX): every layout and edge size against fp64", "[gemm][bf16][amx]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::amx);
+  every_layout_and_edge(Bf16Route::amx);
+}
+
+TEST_CASE("gemm bf16 (vdpbf16ps): a float output (unrounded sums), every layout and edge size", "[gemm][bf16]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::dpbf16);
+  float_output(Bf16Route::dpbf16);
+}
+TEST_CASE("gemm bf16 (AMX): a float output (unrounded sums), every layout and edge size", "[gemm][bf16][amx]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::amx);
+  float_output(Bf16Route::amx);
+}
+
+TEST_CASE("gemm bf16 (vdpbf16ps): primes and multi-block sizes", "[gemm][bf16]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::dpbf16);
+  primes_and_blocks(Bf16Route::dpbf16);
+}
+TEST_CASE("gemm bf16 (AMX): primes and multi-block sizes", "[gemm][bf16][amx]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::amx);
+  primes_and_blocks(Bf16Route::amx);
+}
+
+TEST_CASE("gemm bf16 (vdpbf16ps): one and two threads give the same bits", "[gemm][bf16][threads]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::dpbf16);
+  one_and_two_threads(Bf16Route::dpbf16);
+}
+TEST_CASE("gemm bf16 (AMX): one and two threads give the same bits", "[gemm][bf16][threads][amx]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::amx);
+  one_and_two_threads(Bf16Route::amx);
 }
 
 namespace {
@@ -184,10 +253,9 @@ std::vector<bfloat16> exact_store_case(const StoreCase& t, int threads, std::int
 
 }  // namespace
 
-TEST_CASE("gemm bf16 (vdpbf16ps): every C store rounds once to nearest even, exactly", "[gemm][bf16]") {
-  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to test");
-  RouteGuard route(Bf16Route::dpbf16);
-  const PairTile pt = pair_tile();
+namespace {
+void exact_stores(Bf16Route route) {
+  const PairTile pt = pair_tile(route);
   const std::int64_t mr = pt.mr, nr = pt.nr, kc = pt.kc;
   const std::vector<StoreCase> cases = {
       {"aligned rows", 1, 3 * mr, 4 * nr, 64, 4 * nr, 0, 1, false},
@@ -220,17 +288,26 @@ TEST_CASE("gemm bf16 (vdpbf16ps): every C store rounds once to nearest even, exa
   INFO("ties to even seen: " << ties);
   CHECK(ties > 1000);  // rounding half up (or down) instead of to even would be caught
 }
+}  // namespace
 
-TEST_CASE("gemm bf16: small-integer products are exact on both routes", "[gemm][bf16]") {
-  // Products and sums of small integers are exact in fp32, whatever the order: both routes
+TEST_CASE("gemm bf16 (vdpbf16ps): every C store rounds once to nearest even, exactly", "[gemm][bf16]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::dpbf16);
+  exact_stores(Bf16Route::dpbf16);
+}
+TEST_CASE("gemm bf16 (AMX): every C store rounds once to nearest even, exactly", "[gemm][bf16][amx]") {
+  TESSEL_FORCE_ROUTE(Bf16Route::amx);
+  exact_stores(Bf16Route::amx);
+}
+
+TEST_CASE("gemm bf16: small-integer products are exact on every route", "[gemm][bf16]") {
+  // Products and sums of small integers are exact in fp32, whatever the order: every route
   // must give exactly the reference, across kc edges and odd k.
-  const std::int64_t kc = kc_of();
-  std::vector<Bf16Route> routes{Bf16Route::fma};
-  if (have_dpbf16()) routes.push_back(Bf16Route::dpbf16);
-  for (Bf16Route r : routes) {
+  for (Bf16Route r : all_routes()) {
     RouteGuard route(r);
+    const PairTile t = pair_tile(r);
+    const std::int64_t kc = t.kc;
     for (std::int64_t k : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, kc - 1, kc, kc + 1, 3 * kc + 2}) {
-      const std::int64_t m = pair_tile().mr + 3, n = pair_tile().nr + 5;
+      const std::int64_t m = t.mr + 3, n = t.nr + 5;
       std::vector<bfloat16> A(m * k), B(k * n), C(m * n, bfloat16(-1.0f));
       for (std::int64_t x = 0; x < m * k; ++x) A[x] = bfloat16(float(int(x % 7) - 3));
       for (std::int64_t x = 0; x < k * n; ++x) B[x] = bfloat16(float(int(x % 5) - 2));
@@ -247,7 +324,7 @@ TEST_CASE("gemm bf16: small-integer products are exact on both routes", "[gemm][
           for (std::int64_t q = 0; q < k; ++q) ref += double(float(A[i * k + q])) * double(float(B[q * n + j]));
           bad += float(C[i * n + j]) != float(bfloat16(ref));
         }
-      INFO("route " << int(r) << " k " << k);
+      INFO("route " << route_name(r) << " k " << k);
       CHECK(bad == 0);
     }
   }
@@ -269,16 +346,46 @@ TEST_CASE("gemm bf16: the route choice", "[gemm][bf16]") {
   CHECK(route_for_rates({1.0, 1.19}) == Bf16Route::fma);      // not clearly faster
   CHECK(route_for_rates({1.0, 1.25}) == Bf16Route::dpbf16);
   CHECK(route_for_rates({0.0, 0.0}) == Bf16Route::fma);       // nothing measured
-  // Forcing works where the CPU allows it; dpbf16 is never chosen without AVX512_BF16.
+  // Forcing works where the CPU (and OS) allow it; a forced route that cannot run here falls
+  // back to the automatic choice, which never picks a route that cannot run.
+  using tessel::detail::automatic_bf16_route;
   CHECK(set_bf16_route(Bf16Route::fma) == Bf16Route::fma);
-  CHECK(set_bf16_route(Bf16Route::dpbf16) == (have_dpbf16() ? Bf16Route::dpbf16 : Bf16Route::fma));
+  CHECK(tessel::detail::bf16_route_forced());
+  CHECK(set_bf16_route(Bf16Route::dpbf16) == (have_dpbf16() ? Bf16Route::dpbf16 : automatic_bf16_route()));
+  CHECK(tessel::detail::bf16_route_forced() == have_dpbf16());
+  CHECK(set_bf16_route(Bf16Route::amx) == (have_amx() ? Bf16Route::amx : automatic_bf16_route()));
+  CHECK(tessel::detail::bf16_route_forced() == have_amx());
   const Bf16Route automatic = set_bf16_route(Bf16Route::automatic);
   const Bf16Route measured = tessel::detail::measured_bf16_route();
   CHECK((measured == Bf16Route::fma || measured == Bf16Route::dpbf16));
   if (!have_dpbf16()) CHECK(measured == Bf16Route::fma);
-  // The automatic route is the measured one, unless TESSEL_BF16_ROUTE forces one.
+  // The automatic route: AMX where the CPU and OS have it (with no measurement: it is many
+  // times faster than both others), else the measured one; unless TESSEL_BF16_ROUTE forces one.
+  CHECK(automatic_bf16_route() == (have_amx() ? Bf16Route::amx : have_dpbf16() ? measured : Bf16Route::fma));
+  CHECK(tessel::detail::bf16_route_available(automatic_bf16_route()));
   const char* env = std::getenv("TESSEL_BF16_ROUTE");
-  if (env == nullptr || std::string(env) == "auto") CHECK(automatic == (have_dpbf16() ? measured : Bf16Route::fma));
+  if (env == nullptr || std::string(env) == "auto") {
+    CHECK(automatic == automatic_bf16_route());
+    CHECK_FALSE(tessel::detail::bf16_route_forced());
+  } else {
+    // TESSEL_BF16_ROUTE names a route (tests/CMakeLists.txt runs this case with amx): taken
+    // where it runs here, unguarded; else the automatic choice.
+    for (Bf16Route r : {Bf16Route::fma, Bf16Route::dpbf16, Bf16Route::amx}) {
+      if (std::string(env) != route_name(r)) continue;
+      INFO("TESSEL_BF16_ROUTE=" << env);
+      CHECK(tessel::detail::bf16_route_mode() == r);
+      const bool runs = tessel::detail::bf16_route_available(r);
+      CHECK(automatic == (runs ? r : automatic_bf16_route()));
+      CHECK(tessel::detail::bf16_route_forced() == runs);
+    }
+  }
+  // AMX needs the CPU's AMX-TILE and AMX-BF16, the OS's tile state (XCR0) and, on Linux, the
+  // process's permission: never available without the first two.
+  if (!tessel::cpu_features().amx_bf16) CHECK_FALSE(have_amx());
+  INFO("CPU and XCR0 offer AMX-BF16: " << tessel::cpu_features().amx_bf16 << "; granted to this process: "
+                                        << tessel::detail::amx_permitted());
+  CHECK(have_amx() == (tessel::cpu_features().amx_bf16 && tessel::detail::amx_permitted() &&
+                       tessel::detail::isa_runs_on(Isa::avx512, tessel::cpu_features())));
   if (have_dpbf16()) {
     // A fresh measurement: both instructions ran at a positive rate, and the decision the
     // first measurement took is the one route_for_rates takes on rates like these, unless the
@@ -292,19 +399,19 @@ TEST_CASE("gemm bf16: the route choice", "[gemm][bf16]") {
   }
 }
 
-// Known limitation of the dpbf16 kernel, hidden from the default run (run it with
-// `test_gemm_bf16 "[denormal]"`): vdpbf16ps treats bfloat16 denormal inputs as zero and
-// flushes denormal fp32 results to zero, so on the forced (unguarded) dpbf16 route the first
-// three cases below break the strict rule (the fma route passes all of them). Measured on
-// AMD Zen 4:
+// Known limitation of the dpbf16 and AMX kernels, hidden from the default run (run it with
+// `test_gemm_bf16 "[denormal]"`): vdpbf16ps and tdpbf16ps treat bfloat16 denormal inputs as
+// zero and flush denormal fp32 results to zero, so on the forced (unguarded) dpbf16 and amx
+// routes the first three cases below break the strict rule (the fma route passes all of
+// them). Measured with vdpbf16ps on AMD Zen 4:
 //   2^-130 (a bfloat16 denormal) · 2^100                  -> 0            (ref 2^-30)
 //   2^-130 · 2^100 + 1 · 2^-60                            -> 2^-60        (ref 2^-30)
 //   2^-65 · 2^-65 (normal inputs, product 2^-130 denormal) -> 0            (ref 2^-130)
 // Nothing is lost while every nonzero finite input has |x| >= 2^-40: every product is then
 // >= 2^-80 and a multiple of 2^-94, and so is every partial sum, which is therefore 0 or
-// normal. The default (automatic) route checks exactly that before using vdpbf16ps, so it
-// takes the fma route for these and must be exact; the dpbf16 variant below documents the
-// limitation of the forced route and stays hidden.
+// normal. The default (automatic) route checks exactly that before using vdpbf16ps or AMX,
+// so it takes the fma route for these and must be exact; the forced variant below documents
+// the limitation of the forced routes and stays hidden.
 namespace {
 bfloat16 bf16_from_bits(std::uint16_t b) { return bfloat16::from_bits(b); }
 // C (1×1) = A (1×k) · B (k×1): the dot product of A and B rounded to bfloat16 vectors.
@@ -322,14 +429,10 @@ struct DotProblem {
   }
   DotProblem(const DotProblem&) = delete;  // p points into this object
 };
-bool route_forced_dpbf16() {
-  const char* env = std::getenv("TESSEL_BF16_ROUTE");
-  return env != nullptr && std::string(env) == "dpbf16";
-}
 }  // namespace
 
 TEST_CASE("gemm bf16: the default route keeps denormal inputs and products", "[gemm][bf16]") {
-  if (route_forced_dpbf16()) TESSEL_SKIP("TESSEL_BF16_ROUTE=dpbf16 forces the unguarded route");
+  if (route_forced_unguarded()) TESSEL_SKIP("TESSEL_BF16_ROUTE forces an unguarded flushing route");
   struct Case {
     std::vector<float> a, b;
   };
@@ -354,9 +457,9 @@ TEST_CASE("gemm bf16: the default route keeps denormal inputs and products", "[g
   }
 }
 
-TEST_CASE("gemm bf16: inputs >= 2^-40 take the dpbf16 route, exactly", "[gemm][bf16]") {
+TEST_CASE("gemm bf16: inputs >= 2^-40 take the flushing routes, exactly", "[gemm][bf16]") {
   // Values down to exactly 2^-40, zeros, and cancelling products: the guard lets the call
-  // through to vdpbf16ps (where that is the measured or forced route), and products of
+  // through to AMX or vdpbf16ps (where that is the automatic or forced route), and products of
   // 2^-40-sized values (2^-80) survive cancellation, exactly as on the fma route.
   const std::int64_t m = 19, n = 37, k = 45;
   std::vector<bfloat16> A(m * k), B(k * n);
@@ -381,17 +484,15 @@ TEST_CASE("gemm bf16: inputs >= 2^-40 take the dpbf16 route, exactly", "[gemm][b
   CHECK(tessel::detail::bf16_inputs_dpbf16_safe(p));
   CHECK(tessel::detail::bf16_route_for(p) == tessel::detail::bf16_route());
   const char* env = std::getenv("TESSEL_BF16_ROUTE");
-  if (have_dpbf16() && env == nullptr && tessel::detail::measured_bf16_route() == Bf16Route::dpbf16)
-    CHECK(tessel::detail::bf16_route_for(p) == Bf16Route::dpbf16);  // the default, unforced
-  // Just below 2^-40 anywhere: the fma route, unless dpbf16 is forced.
+  if (env == nullptr)
+    CHECK(tessel::detail::bf16_route_for(p) == tessel::detail::automatic_bf16_route());  // the default, unforced
+  // Just below 2^-40 anywhere: the fma route, unless a flushing route is forced.
   B[k * n - 1] = bf16_from_bits(0x2b7f);
   CHECK_FALSE(tessel::detail::bf16_inputs_dpbf16_safe(p));
-  CHECK(tessel::detail::bf16_route_for(p) == (route_forced_dpbf16() && have_dpbf16() ? Bf16Route::dpbf16 : Bf16Route::fma));
+  CHECK(tessel::detail::bf16_route_for(p) == (route_forced_unguarded() ? tessel::detail::bf16_route() : Bf16Route::fma));
   B[k * n - 1] = bfloat16(0.0f);
-  // Exact on both routes (every sum is of integer multiples of 2^-94 small enough for fp32).
-  std::vector<Bf16Route> routes{Bf16Route::fma};
-  if (have_dpbf16()) routes.push_back(Bf16Route::dpbf16);
-  for (Bf16Route r : routes) {
+  // Exact on every route (every sum is of integer multiples of 2^-94 small enough for fp32).
+  for (Bf16Route r : all_routes()) {
     RouteGuard route(r);
     tessel::detail::gemm_on(tessel::detail::best_isa(tessel::cpu_features()), p);
     std::int64_t bad = 0;
@@ -401,13 +502,13 @@ TEST_CASE("gemm bf16: inputs >= 2^-40 take the dpbf16 route, exactly", "[gemm][b
         for (std::int64_t q = 0; q < k; ++q) ref += double(float(A[i * k + q])) * double(float(B[q * n + j]));
         bad += double(float(C[i * n + j])) != double(float(bfloat16(float(ref))));
       }
-    INFO("route " << int(r));
+    INFO("route " << route_name(r));
     CHECK(bad == 0);
   }
 }
 
-TEST_CASE("gemm bf16: NaN and Inf behave the same on both routes", "[gemm][bf16]") {
-  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to compare");
+TEST_CASE("gemm bf16: NaN and Inf behave the same on every route", "[gemm][bf16]") {
+  if (flushing_routes().empty()) TESSEL_SKIP("the CPU lacks AVX512_BF16 and AMX-BF16: nothing to compare");
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   const float vals[] = {0.0f, -0.0f, 1.0f, -1.0f, 2.0f, 0.5f, inf, -inf, nan};
   const std::int64_t m = 17, n = 33, k = 5;
@@ -415,33 +516,33 @@ TEST_CASE("gemm bf16: NaN and Inf behave the same on both routes", "[gemm][bf16]
   std::mt19937 rng(11);
   for (auto& v : A) v = bfloat16(vals[rng() % 9 < 6 ? rng() % 6 : rng() % 9]);
   for (auto& v : B) v = bfloat16(vals[rng() % 9 < 6 ? rng() % 6 : rng() % 9]);
-  std::vector<bfloat16> C1(m * n), C2(m * n);
   GemmProblem<bfloat16> p;
   p.m = m, p.n = n, p.k = k;
   p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
   p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
   CHECK(tessel::detail::bf16_inputs_dpbf16_safe(p));  // NaN and Inf pass the guard
-  {
-    RouteGuard route(Bf16Route::fma);
-    p.c = {C1.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
+  auto run = [&](Bf16Route r) {
+    std::vector<bfloat16> C(m * n);
+    RouteGuard route(r);
+    p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
     tessel::detail::gemm_on(Isa::avx512, p);
+    return C;
+  };
+  const std::vector<bfloat16> C1 = run(Bf16Route::fma);
+  for (Bf16Route r : flushing_routes()) {
+    const std::vector<bfloat16> C2 = run(r);
+    std::int64_t diff = 0, nans = 0, infs = 0;
+    for (std::int64_t x = 0; x < m * n; ++x) {
+      const float a = float(C1[x]), b = float(C2[x]);
+      nans += std::isnan(a), infs += std::isinf(a);
+      if (std::isnan(a) || std::isnan(b)) diff += std::isnan(a) != std::isnan(b);
+      else diff += a != b;
+    }
+    INFO("route " << route_name(r) << ": NaN results " << nans << ", Inf results " << infs);
+    CHECK(nans > 0);
+    CHECK(infs > 0);
+    CHECK(diff == 0);
   }
-  {
-    RouteGuard route(Bf16Route::dpbf16);
-    p.c = {C2.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
-    tessel::detail::gemm_on(Isa::avx512, p);
-  }
-  std::int64_t diff = 0, nans = 0, infs = 0;
-  for (std::int64_t x = 0; x < m * n; ++x) {
-    const float a = float(C1[x]), b = float(C2[x]);
-    nans += std::isnan(a), infs += std::isinf(a);
-    if (std::isnan(a) || std::isnan(b)) diff += std::isnan(a) != std::isnan(b);
-    else diff += a != b;
-  }
-  INFO("NaN results " << nans << ", Inf results " << infs);
-  CHECK(nans > 0);
-  CHECK(infs > 0);
-  CHECK(diff == 0);
 }
 
 TEST_CASE("gemm bf16: the guard scans every element the engine reads, and only those", "[gemm][bf16]") {
@@ -556,7 +657,7 @@ TEST_CASE("gemm bf16: the guard's answer does not depend on the thread count", "
   }
 }
 
-TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 limitation)", "[.][denormal][gemm][bf16]") {
+TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 and AMX limitation)", "[.][denormal][gemm][bf16]") {
   struct Case {
     const char* name;
     std::vector<float> a, b;
@@ -567,9 +668,7 @@ TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 limitation)", "
       {"normal x normal = 2^-130", {std::ldexp(1.0f, -65)}, {std::ldexp(1.0f, -65)}},
       {"products 2^-120", {std::ldexp(1.0f, -60), std::ldexp(1.0f, -60)}, {std::ldexp(1.0f, -60), std::ldexp(1.0f, -60)}},
   };
-  std::vector<Bf16Route> routes{Bf16Route::fma};
-  if (have_dpbf16()) routes.push_back(Bf16Route::dpbf16);
-  for (Bf16Route r : routes) {
+  for (Bf16Route r : all_routes()) {
     RouteGuard route(r);
     for (const Case& c : cases) {
       DotProblem d(c.a, c.b);
@@ -585,36 +684,71 @@ TEST_CASE("gemm bf16: denormal inputs and products (known dpbf16 limitation)", "
       }
       const double got = double(float(C));
       const double tol = ulp_of<bfloat16>(ref) + 2.0 * std::sqrt(double(k) + 1) * std::ldexp(mag, -24);
-      INFO("route " << (r == Bf16Route::dpbf16 ? "dpbf16" : "fma") << ": " << c.name << ": got " << got << " ref "
+      INFO("route " << route_name(r) << ": " << c.name << ": got " << got << " ref "
                     << ref << " tol " << tol);
       CHECK(std::abs(got - ref) <= tol);
     }
   }
 }
 
-TEST_CASE("gemm bf16: a tiny value in any one block sends the whole call to the fma route", "[gemm][bf16]") {
-  // The default route checks the packed panels as it goes (gemm.hpp): a tiny value found in
-  // any unit's panels stops the dpbf16 run, and the fma route redoes the call. So the result
-  // must be the fma route's, bit for bit, wherever the tiny value is (first or last unit,
-  // A or B, first or last k block), on one thread or two, and whatever the dpbf16 run had
-  // already written to C. Several units and k blocks: m, n and k span a few blocks.
-  // (bf16_route(): the measured route, or the one TESSEL_BF16_ROUTE names.)
-  if (!have_dpbf16() || route_forced_dpbf16() || tessel::detail::bf16_route() != Bf16Route::dpbf16) TESSEL_SKIP("the automatic route is not vdpbf16ps here");
-  const std::int64_t kc = kc_of(), m = 301, n = 1100, k = 2 * kc + 37;
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<bfloat16> A(m * k), B(k * n);
-  for (auto& v : A) v = bfloat16(dist(rng));
-  for (auto& v : B) v = bfloat16(dist(rng));
-  auto run = [&](bool accumulate, int threads, Bf16Route r, bool automatic) {
-    std::vector<bfloat16> C(m * n, bfloat16(0.5f));
+namespace {
+
+// A problem m × n × k spanning a few units and k blocks of the flushing kernels, with
+// random inputs, and the places where a tiny value is planted.
+struct GuardProblem {
+  std::int64_t kc, m = 301, n = 1100, k;
+  std::vector<bfloat16> A, B;
+  struct Plant {
+    const char* where;
+    std::int64_t a = -1, b = -1;  // the element of A or B, or none
+  };
+  std::vector<Plant> plants;
+  explicit GuardProblem(std::int64_t kc_) : kc(kc_), k(2 * kc_ + 37), A(m * k), B(k * n) {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (auto& v : A) v = bfloat16(dist(rng));
+    for (auto& v : B) v = bfloat16(dist(rng));
+    plants = {{"none"},
+              {"A, first element", 0},
+              {"A, last row, last k", m * k - 1},
+              {"A, middle row, second k block", (m / 2) * k + kc + 3},
+              {"B, first k, last column", -1, n - 1},
+              {"B, last k, middle column", -1, (k - 1) * n + n / 2}};
+  }
+  // Plants (or removes) a tiny value.
+  void plant(const Plant& at, bool on) {
+    const bfloat16 v = on ? bfloat16::from_bits(0x0001) : bfloat16(0.25f);
+    if (at.a >= 0) A[at.a] = v;
+    if (at.b >= 0) B[at.b] = v;
+  }
+  GemmProblem<bfloat16> problem(std::vector<bfloat16>& C, bool accumulate, int threads) {
     GemmProblem<bfloat16> p;
     p.m = m, p.n = n, p.k = k, p.threads = threads;
     p.epilogue.beta = accumulate ? 1.0f : 0.0f;
     p.a = {A.data(), Axis::strided(0), Axis::strided(k), Axis::strided(1)};
     p.b = {B.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
     p.c = {C.data(), Axis::strided(0), Axis::strided(n), Axis::strided(1)};
-    if (automatic) {
+    return p;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("gemm bf16: a tiny value in any one block sends the whole call to the fma route", "[gemm][bf16]") {
+  // The default route checks the packed panels as it goes (gemm.hpp): a tiny value found in
+  // any unit's panels stops the AMX or vdpbf16ps run, and the fma route redoes the call. So
+  // the result must be the fma route's, bit for bit, wherever the tiny value is (first or
+  // last unit, A or B, first or last k block), on one thread or two, and whatever the
+  // flushing run had already written to C. Several units and k blocks: m, n and k span a few
+  // blocks. (bf16_route(): the automatic route, or the one TESSEL_BF16_ROUTE names.)
+  const Bf16Route automatic = tessel::detail::bf16_route();
+  if (automatic == Bf16Route::fma || route_forced_unguarded())
+    TESSEL_SKIP("the automatic route is not a flushing one (AMX, vdpbf16ps) here");
+  GuardProblem g(kc_of(automatic));
+  auto run = [&](bool accumulate, int threads, Bf16Route r) {
+    std::vector<bfloat16> C(g.m * g.n, bfloat16(0.5f));
+    const GemmProblem<bfloat16> p = g.problem(C, accumulate, threads);
+    if (r == Bf16Route::automatic) {
       tessel::detail::gemm_on(Isa::avx512, p);
     } else {
       RouteGuard route(r);
@@ -622,28 +756,82 @@ TEST_CASE("gemm bf16: a tiny value in any one block sends the whole call to the 
     }
     return C;
   };
-  const bfloat16 tiny = bf16_from_bits(0x0001);
-  struct Plant {
-    const char* where;
-    bfloat16* at;
-  };
-  const std::vector<Plant> plants = {{"none", nullptr},
-                                     {"A, first element", &A[0]},
-                                     {"A, last row, last k", &A[m * k - 1]},
-                                     {"A, middle row, second k block", &A[(m / 2) * k + kc + 3]},
-                                     {"B, first k, last column", &B[n - 1]},
-                                     {"B, last k, middle column", &B[(k - 1) * n + n / 2]}};
-  for (const Plant& plant : plants) {
-    bfloat16 saved{};
-    if (plant.at) saved = *plant.at, *plant.at = tiny;
+  for (const auto& plant : g.plants) {
+    const bool tiny = plant.a >= 0 || plant.b >= 0;
+    g.plant(plant, true);
     for (bool accumulate : {false, true}) {
-      const auto expect = run(accumulate, 1, plant.at ? Bf16Route::fma : Bf16Route::dpbf16, false);
+      const auto expect = run(accumulate, 1, tiny ? Bf16Route::fma : automatic);
       for (int threads : {1, 2}) {
-        const auto got = run(accumulate, threads, Bf16Route::automatic, true);
-        INFO("tiny value at " << plant.where << ", accumulate " << accumulate << ", threads " << threads);
+        const auto got = run(accumulate, threads, Bf16Route::automatic);
+        INFO(route_name(automatic) << ": tiny value at " << plant.where << ", accumulate " << accumulate << ", threads "
+                                   << threads);
         CHECK(std::memcmp(got.data(), expect.data(), got.size() * sizeof(bfloat16)) == 0);
       }
     }
-    if (plant.at) *plant.at = saved;
+    g.plant(plant, false);
   }
 }
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace {
+// The checked mode of one flushing kernel configuration (whichever route is automatic): the
+// call reports the tiny value wherever it is, on one thread or two, and runs to the end
+// without one.
+template <class Config>
+void checked_mode_rejects(Bf16Route route) {
+  GuardProblem g(kc_of(route));
+  for (const auto& plant : g.plants) {
+    const bool tiny = plant.a >= 0 || plant.b >= 0;
+    g.plant(plant, true);
+    for (int threads : {1, 2}) {
+      std::vector<bfloat16> C(g.m * g.n);
+      const bool finished = tessel::detail::run_gemm<Config>(g.problem(C, false, threads), /*checked=*/true);
+      INFO(route_name(route) << ": tiny value at " << plant.where << ", threads " << threads);
+      CHECK(finished == !tiny);
+    }
+    g.plant(plant, false);
+  }
+}
+}  // namespace
+
+TEST_CASE("gemm bf16 (vdpbf16ps): the checked kernel stops at a tiny value in any block", "[gemm][bf16]") {
+  if (!have_dpbf16()) TESSEL_SKIP("the CPU lacks AVX512_BF16: nothing to test");
+  checked_mode_rejects<tessel::detail::Path<Isa::avx512>::pairs_config>(Bf16Route::dpbf16);
+}
+TEST_CASE("gemm bf16 (AMX): the checked kernel stops at a tiny value in any block", "[gemm][bf16][amx]") {
+  if (!have_amx()) TESSEL_SKIP("the CPU or OS lacks AMX-BF16: nothing to test");
+  checked_mode_rejects<tessel::detail::Path<Isa::avx512>::amx_config>(Bf16Route::amx);
+}
+#endif
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace {
+// Whether this thread holds a tile configuration: STTILECFG stores 64 zero bytes (palette 0)
+// when the tiles are in their initial state, as TILERELEASE leaves them. (Needs AMX.)
+__attribute__((target("amx-tile"))) bool thread_holds_tiles() {
+  alignas(64) unsigned char cfg[64];
+  __asm__ volatile("sttilecfg %0" : "=m"(cfg));
+  return cfg[0] != 0;
+}
+}  // namespace
+
+TEST_CASE("gemm bf16 (AMX): every thread gives its tiles back after a call", "[gemm][bf16][amx][threads]") {
+  // Each thread that ran the kernel configured its own tiles (a result computed with an
+  // unconfigured thread's tiles would fault, not pass the reference) and released them at the
+  // end of each unit, so no thread of the pool holds tile state between calls.
+  TESSEL_FORCE_ROUTE(Bf16Route::amx);
+  for (const Shape& s : {Shape{2, 301, 203, 150}, Shape{1, 70, 1100, 40}}) {
+    run_case<bfloat16>(Isa::avx512, kPlain, s, 2, 3);
+    int held = 0, flagged = 0;
+    std::mutex m;
+    tessel::detail::parallel_region(2, [&](int, int) {
+      const bool h = thread_holds_tiles(), f = tessel::detail::AmxBf16Kernel::configured();
+      std::lock_guard<std::mutex> lock(m);
+      held += h, flagged += f;
+    });
+    INFO("m " << s.m << " n " << s.n << " k " << s.k);
+    CHECK(held == 0);
+    CHECK(flagged == 0);
+  }
+}
+#endif

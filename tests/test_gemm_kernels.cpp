@@ -34,11 +34,14 @@ using tessel::detail::BlockPrefetch;
 using tessel::detail::Operand;
 using tessel::detail::PendingTile;
 
-// A 64-byte aligned float buffer (the contract's panels and C rows).
+// A 64-byte aligned float buffer (the contract's panels and C rows), zeroed or filled with
+// `fill` bytes (0xff: NaN floats, as stale workspace may hold: a kernel must read only what
+// its packing wrote).
 struct Aligned {
   std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
-  explicit Aligned(std::size_t n) : p(static_cast<float*>(std::aligned_alloc(64, (n * 4 + 63) / 64 * 64)), &std::free) {
-    std::memset(p.get(), 0, n * 4);
+  explicit Aligned(std::size_t n, unsigned char fill = 0)
+      : p(static_cast<float*>(std::aligned_alloc(64, (n * 4 + 63) / 64 * 64)), &std::free) {
+    std::memset(p.get(), fill, n * 4);
   }
   float* get() const { return p.get(); }
 };
@@ -47,7 +50,7 @@ template <class Config>
 std::string label() {
   using K = typename Config::Kernel;
   return std::string(tessel::isa_name(K::isa)) + " " + std::to_string(K::MR) + "x" + std::to_string(K::NR) +
-         (K::features.own_panels ? " (own panels)" : "");
+         (K::features.own_panels ? " (own panels)" : "") + (K::features.holds_thread_state ? " (tiles)" : "");
 }
 
 template <class K, class T>
@@ -73,7 +76,7 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
   for (auto& v : B) v = tessel::from_float<T>(dist(rng));
   const Operand<const T> a{A.data(), Axis::strided(0), Axis::strided(kc), Axis::strided(1)};
   const Operand<const T> b{B.data(), Axis::strided(0), Axis::strided(cols), Axis::strided(1)};
-  Aligned ap(static_cast<std::size_t>(MR * kc)), bp(static_cast<std::size_t>(NR * kc));
+  Aligned ap(static_cast<std::size_t>(MR * kc), 0xff), bp(static_cast<std::size_t>(NR * kc), 0xff);
   pack_a<K>(a, rows, kc, ap.get());
   pack_b<K>(b, cols, kc, bp.get());
   const std::int64_t ldc = NR + 16;
@@ -101,6 +104,9 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
       const double ref_acc = ref + old[i * ldc + j];
       bad_acc += !(std::abs(got_acc - ref_acc) <= tol + std::ldexp(std::abs(ref_acc), -24));
     }
+  // A kernel that set up per-thread state (AMX tiles) gives it back, as the driver has it do
+  // after each work unit; the next run() sets it up again.
+  if constexpr (K::features.holds_thread_state) K::release_thread_state();
   INFO(label<Config>() << " " << tessel::dtype_name<T>() << " kc " << kc << " rows " << rows << " cols " << cols);
   CHECK(bad == 0);
   CHECK(bad_acc == 0);
@@ -111,6 +117,7 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
     Aligned c2(static_cast<std::size_t>(MR * ldc));
     BlockPrefetch next{tessel::detail::block_lines(a, 0, 0, rows, 0, kc), tessel::detail::block_lines(b, 0, 0, kc, 0, cols)};
     K::run(kc, ap.get(), bp.get(), c2.get(), ldc, false, &next);
+    if constexpr (K::features.holds_thread_state) K::release_thread_state();
     CHECK(std::memcmp(c2.get(), c.get(), sizeof(float) * MR * ldc) == 0);
   }
   if constexpr (tessel::detail::spreads_stores_of<K, T>()) {

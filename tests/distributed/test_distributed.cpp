@@ -186,12 +186,14 @@ void test_bf16_route_agreement(const dist::Communicator& world) {
   const Bf16Route r0 = dist::detail::agree_route<bfloat16>(world, [&] { return world.rank() != last; });
   check(r0 == Bf16Route::fma, "bfloat16 route: one rank with a tiny input gives fma on every rank");
   // Rank 0's preference, as every rank sees it.
-  std::int64_t pref = choice && world.rank() == 0 && tessel::detail::bf16_route() == Bf16Route::dpbf16 ? 1 : 0;
+  // (fma 0, dpbf16 1, amx 2: the routes the ranks may prefer.)
+  std::int64_t pref = choice && world.rank() == 0 ? static_cast<std::int64_t>(tessel::detail::bf16_route()) : 0;
   MPI_Bcast(&pref, 1, MPI_INT64_T, 0, world.get());
-  std::int64_t all_choice = choice ? 1 : 0;
-  MPI_Allreduce(MPI_IN_PLACE, &all_choice, 1, MPI_INT64_T, MPI_MIN, world.get());
+  const auto preferred = static_cast<Bf16Route>(pref);
+  std::int64_t all_run = choice && tessel::detail::bf16_route_available(preferred) ? 1 : 0;  // every rank can run it
+  MPI_Allreduce(MPI_IN_PLACE, &all_run, 1, MPI_INT64_T, MPI_MIN, world.get());
   const Bf16Route r1 = dist::detail::agree_route<bfloat16>(world, [] { return true; });
-  check(r1 == (pref && all_choice ? Bf16Route::dpbf16 : Bf16Route::fma),
+  check(r1 == (pref != 0 && all_run ? preferred : Bf16Route::fma),
         "bfloat16 route: with every rank safe, rank 0's preference");
   if (choice) {
     const int before = tessel::detail::bf16_route_setting().load();

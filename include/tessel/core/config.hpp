@@ -212,4 +212,5 @@ namespace tessel::shared {
 inline std::atomic<int> num_threads_setting{0};  // set_num_threads(); 0: not set
 inline std::atomic<int> isa_setting{-1};         // set_isa() or TESSEL_ISA; -1: not decided yet
 inline std::atomic<bool> forked_after_threads{false};  // this process is a fork() child of one that ran threads
+inline std::atomic<int> amx_permission{-1};      // simd/os_permission.hpp: 1 granted, 0 refused, -1 not asked
 }  // namespace tessel::shared

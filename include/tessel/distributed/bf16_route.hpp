@@ -1,20 +1,21 @@
 // tessel/distributed/bf16_route.hpp — one bfloat16 kernel route per product, for all ranks.
 //
-// On the AVX-512 path a bfloat16 product takes one of two routes (gemm/kernel_avx512_bf16.hpp):
-// vdpbf16ps (dpbf16), or conversion to fp32 and FMAs (fma). They sum a pair of products in
-// different orders, so their bits differ. The choice depends on
-//   * a preference: TESSEL_BF16_ROUTE / set_bf16_route, else a timing measurement made once
-//     per process (which two processes may make differently), and
+// On the AVX-512 path a bfloat16 product takes one of three routes (gemm/bf16_route.hpp):
+// AMX tiles (amx), vdpbf16ps (dpbf16), or conversion to fp32 and FMAs (fma). They sum a pair
+// of products in different orders, so their bits may differ. The choice depends on
+//   * a preference: TESSEL_BF16_ROUTE / set_bf16_route, else amx where the CPU and OS allow
+//     it, else a timing measurement made once per process (which two processes may make
+//     differently), and
 //   * the data: in automatic mode a call whose inputs hold a tiny value (nonzero, |x| < 2^-40)
 //     takes the fma route as a whole.
 // A product cut across ranks is several calls, one per rank, each seeing only its own rows or
-// heads: left alone, a rank without tiny values would take dpbf16 while the rank holding the
-// tiny value takes fma, and the result would depend on how the data was cut. So the route is
-// agreed before the product runs:
-//   dpbf16  iff rank 0 prefers dpbf16, every rank's CPU has AVX512_BF16, and either rank 0
-//           forces dpbf16 unguarded (TESSEL_BF16_ROUTE=dpbf16) or no rank's inputs of this
-//           product hold a tiny value;
-//   fma     otherwise.
+// heads: left alone, a rank without tiny values would take amx or dpbf16 while the rank
+// holding the tiny value takes fma, and the result would depend on how the data was cut. So
+// the route is agreed before the product runs:
+//   amx or dpbf16  iff rank 0 prefers it, every rank can run it, and either rank 0 forces it
+//                  unguarded (TESSEL_BF16_ROUTE=amx or dpbf16) or no rank's inputs of this
+//                  product hold a tiny value;
+//   fma            otherwise.
 // With every input on one process this is exactly the choice the single-process call makes
 // (rank 0's preference; its guard sees the union of the ranks' inputs), so the distributed
 // result is the single-process result, for any number of ranks. Rank 0's preference decides
@@ -25,7 +26,7 @@
 // A rank whose own call would take another route pins the process's route setting to the
 // agreed one for the duration of the product (RouteScope) and then restores it. The setting
 // is process-wide: a bfloat16 product that another thread of the process runs meanwhile
-// takes the pinned route too (correct, as both routes are; only with the agreed dpbf16
+// takes the pinned route too (correct, as every route is; only with an agreed flushing route
 // pinned, unguarded, could that product's own tiny values be flushed). Run distributed
 // bfloat16 operations from one thread at a time, as MPI_THREAD_FUNNELED asks anyway.
 #pragma once
@@ -37,6 +38,8 @@
 
 #include "../core/dtype.hpp"
 #include "../core/tensor_view.hpp"
+#include "../gemm/bf16_guard.hpp"
+#include "../gemm/bf16_route.hpp"
 #include "../gemm/kernel_avx512_bf16.hpp"
 #include "../gemm/problem.hpp"
 #include "../simd/cpu_features.hpp"
@@ -48,11 +51,13 @@ namespace detail {
 
 using tessel::detail::Bf16Route;
 
-// Whether the products of T on this process's kernel path can take the dpbf16 route at all.
+// Whether the products of T on this process's kernel path can take a route other than fma.
 template <class T>
 bool has_route_choice() {
   if constexpr (!std::is_same_v<T, bfloat16>) return false;
-  else return tessel::current_isa() == Isa::avx512 && tessel::detail::dpbf16_available();
+  else
+    return tessel::current_isa() == Isa::avx512 &&
+           (tessel::detail::dpbf16_available() || tessel::detail::amx_available());
 }
 
 // Whether the rows × cols operand `o` (in `batch` batches) holds no tiny bfloat16.
@@ -78,16 +83,19 @@ Bf16Route agree_route(const Communicator& comm, SafeFn&& inputs_safe) {
     // The kernel paths agree (checked by the operations before they get here), so either all
     // ranks are on AVX-512 or none is; on the others the route does not exist (fma).
     const bool choice = has_route_choice<T>();
-    std::int64_t v[4] = {0, 0, 0, 0};
+    std::int64_t v[5] = {0, 0, 0, 0, 0};
     if (comm.rank() == 0 && choice) {
-      v[0] = tessel::detail::bf16_route() == Bf16Route::dpbf16 ? 1 : 0;
-      v[1] = tessel::detail::bf16_route_mode() == Bf16Route::dpbf16 ? 1 : 0;  // forced, unguarded
+      v[0] = static_cast<std::int64_t>(tessel::detail::bf16_route());  // fma 0, dpbf16 1, amx 2
+      v[1] = tessel::detail::bf16_route_forced() ? 1 : 0;                // forced: unguarded
     }
-    v[2] = choice ? 0 : 1;  // a rank that cannot run vdpbf16ps
-    v[3] = choice && !inputs_safe() ? 1 : 0;
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_MAX, comm.get()), "MPI_Allreduce");
-    const bool dpbf16 = v[0] != 0 && v[2] == 0 && (v[1] != 0 || v[3] == 0);
-    return dpbf16 ? Bf16Route::dpbf16 : Bf16Route::fma;
+    v[2] = choice && tessel::detail::dpbf16_available() ? 0 : 1;  // a rank that cannot run vdpbf16ps
+    v[3] = choice && tessel::detail::amx_available() ? 0 : 1;     // a rank that cannot run AMX
+    v[4] = choice && !inputs_safe() ? 1 : 0;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_INT64_T, MPI_MAX, comm.get()), "MPI_Allreduce");
+    const auto preferred = static_cast<Bf16Route>(v[0]);
+    const bool runs_everywhere =
+        (preferred == Bf16Route::dpbf16 && v[2] == 0) || (preferred == Bf16Route::amx && v[3] == 0);
+    return runs_everywhere && (v[1] != 0 || v[4] == 0) ? preferred : Bf16Route::fma;
   }
 }
 
@@ -100,9 +108,8 @@ class RouteScope {
   static RouteScope make(Bf16Route agreed, bool local_safe) {
     RouteScope s;
     if (!has_route_choice<T>()) return s;
-    const bool forced_dp = tessel::detail::bf16_route_mode() == Bf16Route::dpbf16;
-    const bool natural_dp = tessel::detail::bf16_route() == Bf16Route::dpbf16 && (forced_dp || local_safe);
-    const Bf16Route natural = natural_dp ? Bf16Route::dpbf16 : Bf16Route::fma;
+    const Bf16Route preferred = tessel::detail::bf16_route();
+    const Bf16Route natural = tessel::detail::bf16_route_forced() || local_safe ? preferred : Bf16Route::fma;
     if (natural == agreed) return s;
     s.previous_ = static_cast<Bf16Route>(tessel::detail::bf16_route_setting().load());
     s.active_ = true;

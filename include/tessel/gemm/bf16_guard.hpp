@@ -1,23 +1,28 @@
-// tessel/gemm/bf16_guard.hpp — the guard that keeps the vdpbf16ps route exact: a call takes
-// it only if no element the engine reads is tiny (nonzero, finite and |x| < 2^-40).
+// tessel/gemm/bf16_guard.hpp — the guard that keeps the vdpbf16ps and AMX routes exact: a
+// call takes either only if no element the engine reads is tiny (nonzero, finite and
+// |x| < 2^-40).
 //
 // Numerics: vdpbf16ps treats bfloat16 denormal inputs as zero and flushes a denormal fp32
 // result to zero (DAZ/FTZ, whatever MXCSR says), and adds a pair's two products in its own
-// order. With normal inputs and results the error stays within the fp32-accumulation bound
-// the engine promises; where an input is a bfloat16 denormal, or a partial sum falls below
-// 2^-126, the FMA route keeps those tiny values and this one loses them (see
-// tests/test_gemm_bf16.cpp). The guard excludes both: when every nonzero finite input has
+// order. AMX's tdpbf16ps does the same (DAZ and FTZ on every input and every accumulation,
+// MXCSR not consulted), so everything below holds for it word for word: the same condition,
+// checked the same two ways (its accumulator tiles start at +0 or at C's partial sums, which
+// are sums of the same kind). With normal inputs and results the error stays within the
+// fp32-accumulation bound the engine promises; where an input is a bfloat16 denormal, or a
+// partial sum falls below 2^-126, the FMA route keeps those tiny values and these lose them
+// (see tests/test_gemm_bf16.cpp and tests/test_gemm_amx.cpp). The guard excludes both: when every nonzero finite input has
 // |x| >= 2^-40 (8 significant bits, so a multiple of 2^-47), every nonzero product is exact
 // in fp32, >= 2^-80 in magnitude and a multiple of 2^-94; sums of multiples of 2^-94 are
 // multiples of 2^-94, and so is their fp32 rounding (the fp32 grid there is either finer,
 // so the sum is exact, or a coarser power of two). So no partial sum, even after
-// cancellation, is nonzero and below 2^-94, let alone 2^-126 where vdpbf16ps would flush;
+// cancellation, is nonzero and below 2^-94, let alone 2^-126 where either would flush;
 // the result matches the fma route's up to summation order. NaN and ±Inf inputs pass the
 // guard and behave as on the fma route (NaN propagates, Inf·0 and Inf − Inf give NaN, Inf·x
 // gives Inf). (The epilogue — bias, β·C — is added with ordinary fp32 arithmetic.)
 //
 // Two ways to check, with the same answer (the same elements): on the packed panels as the
-// call runs (Avx512Bf16Kernel's a_panel_rejects / b_block_rejects, gemm/pack_pairs.hpp): the
+// call runs (Avx512Bf16Kernel's and AmxBf16Kernel's a_panel_rejects / b_block_rejects,
+// gemm/pack_pairs.hpp, on the packed words only, never the AMX kernel's zero padding): the
 // first tiny value stops the call and the fma route redoes it, overwriting C; or, for a call
 // that reads C (β != 0) and so cannot be redone, one scan of A and B before it starts
 // (bf16_route_for). Either way the choice depends on the inputs alone, so the bits do not
@@ -164,22 +169,23 @@ inline bool bf16_operand_has_tiny(const Operand<const bfloat16>& o, std::int64_t
   return false;
 }
 
-// Whether p's inputs pass the guard: no tiny element in A (m × k) or B (k × n).
+// Whether p's inputs pass the guard (for either flushing route): no tiny element in A
+// (m × k) or B (k × n).
 template <class TC>
 bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16, TC>& p) {
   if (p.m <= 0 || p.n <= 0 || p.k <= 0) return true;
   return !bf16_operand_has_tiny(p.a, p.batch, p.m, p.k) && !bf16_operand_has_tiny(p.b, p.batch, p.k, p.n);
 }
 
-// The route the AVX-512 path takes for p: fma unless bf16_route() is dpbf16; then dpbf16
-// when forced, else (automatic) only if p's inputs pass the guard, by a scan of A and B.
-// (gemm_on asks this of calls that accumulate; the others it checks on the packed panels,
-// which hold the same elements.)
+// The route the AVX-512 path takes for p: bf16_route() when that is fma or forced, else (a
+// flushing route chosen automatically) that route only if p's inputs pass the guard, by a
+// scan of A and B, and fma otherwise. (gemm_on asks this of calls that accumulate; the
+// others it checks on the packed panels, which hold the same elements.)
 template <class TC>
 Bf16Route bf16_route_for(const GemmProblem<bfloat16, TC>& p) {
-  if (bf16_route() != Bf16Route::dpbf16) return Bf16Route::fma;
-  if (bf16_route_mode() == Bf16Route::dpbf16) return Bf16Route::dpbf16;
-  return bf16_inputs_dpbf16_safe(p) ? Bf16Route::dpbf16 : Bf16Route::fma;
+  const Bf16Route r = bf16_route();
+  if (r == Bf16Route::fma || bf16_route_forced()) return r;
+  return bf16_inputs_dpbf16_safe(p) ? r : Bf16Route::fma;
 }
 
 }  // namespace detail

@@ -1,21 +1,30 @@
-// tessel/gemm/bf16_route.hpp — which of two routes a bfloat16 GEMM takes on the AVX-512 path.
+// tessel/gemm/bf16_route.hpp — which of three routes a bfloat16 GEMM takes on the AVX-512 path.
 //
 //   fma     convert bfloat16 to fp32 while packing, fp32 FMAs (Avx512Kernel);
 //   dpbf16  pack bfloat16 pairs along k and multiply them with vdpbf16ps (Avx512Bf16Kernel):
-//           one instruction does 32 multiply-adds on 512 bits, an fp32 FMA 16.
-// Which is faster depends on the core: on AMD Zen 4 vdpbf16ps issues as fast as an fp32 FMA
-// (twice the multiply-adds), on Intel Emerald Rapids at half the rate (the same multiply-adds,
-// and the fp32 route packs more simply). So the fast choice is a one-time measurement at
-// first use (a burst of about a millisecond of each instruction), not the CPUID flag alone.
-// vdpbf16ps also flushes denormals, so a call takes the dpbf16 route only when its inputs pass
-// the guard of gemm/bf16_guard.hpp.
+//           one instruction does 32 multiply-adds on 512 bits, an fp32 FMA 16;
+//   amx     the same pairs on AMX tiles with tdpbf16ps (AmxBf16Kernel): one instruction does
+//           16·16·32 multiply-adds.
+// Where the CPU has AMX-BF16 (Intel Sapphire Rapids and later) and the OS grants it
+// (simd/os_permission.hpp), amx is many times faster than either other route, so it is the
+// automatic choice without a measurement. Otherwise, between fma and dpbf16 the fast choice
+// depends on the core: on AMD Zen 4 vdpbf16ps issues as fast as an fp32 FMA (twice the
+// multiply-adds), on Intel Emerald Rapids at half the rate (the same multiply-adds, and the
+// fp32 route packs more simply). So that choice is a one-time measurement at first use (a
+// burst of about a millisecond of each instruction), not the CPUID flag alone.
+// vdpbf16ps and tdpbf16ps both flush denormals, so a call takes either only when its inputs
+// pass the guard of gemm/bf16_guard.hpp (the same guard for both).
 //
-//   (unset), TESSEL_BF16_ROUTE=auto   measure once; use vdpbf16ps where it is clearly
-//                                     faster and the call's inputs pass the guard
-//   TESSEL_BF16_ROUTE=dpbf16          use vdpbf16ps whenever the CPU has AVX512_BF16,
-//                                     unguarded (tiny values may be flushed)
+//   (unset), TESSEL_BF16_ROUTE=auto   amx where available, else measure once and use
+//                                     vdpbf16ps where it is clearly faster; either only for
+//                                     calls whose inputs pass the guard
+//   TESSEL_BF16_ROUTE=amx             AMX whenever available, unguarded (tiny values may be
+//                                     flushed)
+//   TESSEL_BF16_ROUTE=dpbf16          vdpbf16ps whenever the CPU has AVX512_BF16, unguarded
 //   TESSEL_BF16_ROUTE=fma             always the fma route
-// (set_bf16_route() overrides the environment; bf16_route_for(p) says which route p takes.)
+// A forced route this CPU (or OS) cannot run is ignored: the automatic choice applies, as
+// TESSEL_ISA falls back to the best path available. (set_bf16_route() overrides the
+// environment; bf16_route() says which route calls take, bf16_route_for(p) which p takes.)
 #pragma once
 
 #include "../core/config.hpp"
@@ -28,17 +37,49 @@
 #include <string_view>
 
 #include "../simd/isa_registry.hpp"
+#include "../simd/os_permission.hpp"
+#include "../simd/target.hpp"
 #include "../simd/throughput.hpp"
 
 TESSEL_NAMESPACE_BEGIN
 namespace detail {
 
-enum class Bf16Route : int { automatic = -1, fma = 0, dpbf16 = 1 };
+enum class Bf16Route : int { automatic = -1, fma = 0, dpbf16 = 1, amx = 2 };
+
+// The route's name, as TESSEL_BF16_ROUTE spells it.
+constexpr const char* bf16_route_name(Bf16Route r) {
+  switch (r) {
+    case Bf16Route::fma: return "fma";
+    case Bf16Route::dpbf16: return "dpbf16";
+    case Bf16Route::amx: return "amx";
+    default: return "auto";
+  }
+}
 
 // Whether this CPU (and build) can run the dpbf16 route at all.
 inline bool dpbf16_available() {
   const CpuFeatures& f = cpu_features();
   return isa_runs_on(Isa::avx512, f) && f.has(kFeatureAvx512Bf16);
+}
+
+// Whether this CPU, OS and build can run the amx route (the first call asks Linux for the
+// tile state: simd/os_permission.hpp).
+inline bool amx_available() {
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  return isa_runs_on(Isa::avx512, cpu_features()) && features_usable(kFeatureAmxBf16);
+#else
+  return false;
+#endif
+}
+
+// Whether route r can run here (fma always can).
+inline bool bf16_route_available(Bf16Route r) {
+  switch (r) {
+    case Bf16Route::fma: return true;
+    case Bf16Route::dpbf16: return dpbf16_available();
+    case Bf16Route::amx: return amx_available();
+    default: return false;
+  }
 }
 
 // Multiply-adds per nanosecond of each instruction.
@@ -93,28 +134,41 @@ inline std::atomic<int>& bf16_route_setting() {
   return v;
 }
 
-// The route setting: set_bf16_route(), else TESSEL_BF16_ROUTE: fma or dpbf16 when forced,
-// automatic (guarded) when unset, "auto" or anything else.
+// The route setting: set_bf16_route(), else TESSEL_BF16_ROUTE: fma, dpbf16 or amx when
+// forced, automatic (guarded) when unset, "auto" or anything else.
 inline Bf16Route bf16_route_mode() {
   const int v = bf16_route_setting().load(std::memory_order_relaxed);
   if (v >= 0) return static_cast<Bf16Route>(v);
   static const Bf16Route from_env = [] {
     const char* env = std::getenv("TESSEL_BF16_ROUTE");
     const std::string_view s = env ? env : "";
+    if (s == "amx") return Bf16Route::amx;
     if (s == "dpbf16") return Bf16Route::dpbf16;
     if (s == "fma") return Bf16Route::fma;
-    return Bf16Route::automatic;  // unset, "auto" or anything else: measured, guarded
+    return Bf16Route::automatic;  // unset, "auto" or anything else: the automatic choice, guarded
   }();
   return from_env;
 }
 
-// The bfloat16 route on the AVX-512 path for calls whose inputs pass the guard (the forced
-// route, else the measurement). Never dpbf16 on a CPU without AVX512_BF16. A given call
-// may still take the fma route: see bf16_route_for().
-inline Bf16Route bf16_route() {
-  if (!dpbf16_available()) return Bf16Route::fma;
+// Whether the route calls take is a forced one (set_bf16_route or TESSEL_BF16_ROUTE naming a
+// route that runs here): then dpbf16 and amx run unguarded.
+inline bool bf16_route_forced() {
   const Bf16Route mode = bf16_route_mode();
-  return mode != Bf16Route::automatic ? mode : measured_bf16_route();
+  return mode != Bf16Route::automatic && bf16_route_available(mode);
+}
+
+// The automatic route: amx where available, else the measured choice of fma and dpbf16.
+inline Bf16Route automatic_bf16_route() {
+  if (amx_available()) return Bf16Route::amx;
+  return dpbf16_available() ? measured_bf16_route() : Bf16Route::fma;
+}
+
+// The bfloat16 route on the AVX-512 path for calls whose inputs pass the guard: the forced
+// route where it runs here, else the automatic one. Never a route the CPU and OS cannot run.
+// A given call may still take the fma route: see bf16_route_for().
+inline Bf16Route bf16_route() {
+  const Bf16Route mode = bf16_route_mode();
+  return mode != Bf16Route::automatic && bf16_route_available(mode) ? mode : automatic_bf16_route();
 }
 
 // Forces a route (automatic: back to what TESSEL_BF16_ROUTE says); returns bf16_route().

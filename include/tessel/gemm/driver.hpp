@@ -116,6 +116,7 @@ class GemmCall {
     const std::int64_t mc = un.w.rows, nc = un.w.cols;
     un.mc_pad = round_up(mc, MR), un.nc_pad = round_up(nc, NR);
     if (p_.k == 0) return empty_sum_unit(ws, un);
+    const KernelStateScope<Kernel> kernel_state;  // e.g. AMX tiles: released when the unit ends
     const Blocking& bk = plan_.bk;
     const std::int64_t ldc = plan_.ldc;
     // With one k block the tiles of a row panel go from the kernel to C through an MR-row

@@ -41,7 +41,12 @@
 //                          redo)
 //   runs_transposed        (true unless declared false) the driver may run a problem as
 //                          Cᵀ = Bᵀ·Aᵀ on it when that fills the tiles better
-//   needs                  CPU features the kernel needs beyond its path's (kernel_runs_here)
+//   needs                  CPU features the kernel needs beyond its path's (kernel_runs_here;
+//                          features the OS grants on request are asked for there)
+//   holds_thread_state     run() sets up per-thread CPU state on first use (AMX's tile
+//                          configuration) and release_thread_state() gives it back; the driver
+//                          calls it on each thread at the end of every work unit
+//                          (KernelStateScope), so nothing stays held between calls
 #pragma once
 
 #include "../core/config.hpp"
@@ -50,6 +55,7 @@
 #include <cstdint>
 
 #include "../simd/isa_registry.hpp"
+#include "../simd/os_permission.hpp"
 #include "block_prefetch.hpp"
 
 TESSEL_NAMESPACE_BEGIN
@@ -62,6 +68,7 @@ struct KernelFeatures {
   bool packs_a_block_of_lines = false;
   bool checks_panels = false;
   bool runs_transposed = true;
+  bool holds_thread_state = false;
   std::uint32_t needs = 0;  // CPU features (CpuFeature bits) beyond those of its path
 };
 
@@ -103,14 +110,29 @@ consteval bool check_micro_kernel() {
       { K::a_panel_rejects(panel, n) } -> std::same_as<bool>;
       { K::b_block_rejects(panel, n, n) } -> std::same_as<bool>;
     }, "micro-kernel: features.checks_panels needs a_panel_rejects(panel, kc) and b_block_rejects(block, nc, kc)");
+  if constexpr (f.holds_thread_state)
+    static_assert(requires { K::release_thread_state(); },
+                  "micro-kernel: features.holds_thread_state needs static release_thread_state()");
   return true;
 }
 
-// Whether K can run on this CPU (and build).
+// Whether K can run on this CPU (and build), with what the OS must grant this process.
 template <class K>
 bool kernel_runs_here() {
-  return isa_runs_on(K::isa, cpu_features()) && cpu_features().has(K::features.needs);
+  return isa_runs_on(K::isa, cpu_features()) && features_usable(K::features.needs);
 }
+
+// Gives back the per-thread state a kernel with features.holds_thread_state set up, when the
+// scope ends (also by an exception or an early return): one per work unit in the driver.
+template <class K>
+struct KernelStateScope {
+  KernelStateScope() = default;
+  KernelStateScope(const KernelStateScope&) = delete;
+  KernelStateScope& operator=(const KernelStateScope&) = delete;
+  ~KernelStateScope() {
+    if constexpr (K::features.holds_thread_state) K::release_thread_state();
+  }
+};
 
 // Whether K writes outputs of type TC while computing (its declared spread_store<TC>).
 template <class K, class TC>

@@ -1,4 +1,4 @@
-// tessel/gemm/pack_pairs.hpp — packing for the vdpbf16ps kernel: bfloat16 pairs along k.
+// tessel/gemm/pack_pairs.hpp — packing for the vdpbf16ps and AMX kernels: bfloat16 pairs along k.
 //
 // Panels (in the workspace's float buffers, one 32-bit word per k pair, so they use at most
 // half of the space fp32 panels would; an odd kc pads its last pair with a zero high half):
@@ -183,6 +183,9 @@ struct PairPanels {
   // two apart fall into one L1 set and every panel fetches them again.)
   TESSEL_TARGET_AVX512 static void pack_a_k_major(const std::uint16_t* base, const Axis& lines, std::int64_t i0,
                                                   std::int64_t mc, std::int64_t p0, std::int64_t kc, float* out) {
+    // (A panel's rows are transposed out of the staging buffer 16 at a time: MR up to 16, or
+    // whole multiples of 16, whose last 16-row read stays inside the staged rows.)
+    static_assert(MR <= 16 || MR % 16 == 0, "pack_a_k_major: MR must be at most 16 or a multiple of 16");
     constexpr std::int64_t kRowChunk = 16 * MR;  // rows staged at a time: 16 panels
     constexpr std::int64_t kStride = kRowChunk + 16;
     alignas(64) std::uint32_t stage[16 * kStride];
@@ -212,12 +215,15 @@ struct PairPanels {
         const auto ms = static_cast<__mmask16>(nq >= 16 ? 0xffff : (1u << nq) - 1);
         for (std::int64_t ip = 0; ip < rows; ip += MR) {
           auto* panel = reinterpret_cast<std::uint32_t*>(out + (c0 + ip) * kc);
-          __m512 v[16];
-          for (int u = 0; u < 16; ++u) v[u] = _mm512_loadu_ps(reinterpret_cast<const float*>(stage + u * kStride + ip));
-          isa_avx512_bf16::transpose16x16(v);  // v[r] = words of row ip + r for pairs q0..q0+15
           const std::int64_t grp = W == kGroup ? q0 / kGroup : 0;
-          for (int r = 0; r < MR; ++r)
-            _mm512_mask_storeu_ps(reinterpret_cast<float*>(panel + grp * (W * MR) + r * W), ms, v[r]);
+          for (int r0 = 0; r0 < MR; r0 += 16) {  // 16 rows per transpose
+            __m512 v[16];
+            for (int u = 0; u < 16; ++u)
+              v[u] = _mm512_loadu_ps(reinterpret_cast<const float*>(stage + u * kStride + ip + r0));
+            isa_avx512_bf16::transpose16x16(v);  // v[r] = words of row ip + r0 + r for pairs q0..q0+15
+            for (int r = 0; r < std::min(16, MR - r0); ++r)
+              _mm512_mask_storeu_ps(reinterpret_cast<float*>(panel + grp * (W * MR) + (r0 + r) * W), ms, v[r]);
+          }
         }
       }
     }

@@ -6,8 +6,9 @@
 //   scalar   PortableKernel      PortableKernel      PortableKernel     (vector extensions)
 //   neon     NeonKernel          NeonKernel          NeonKernel         (AArch64)
 //   avx2     Avx2Kernel          Avx2Kernel          Avx2Kernel
-//   avx512   Avx512Kernel        Avx512Kernel        Avx512Kernel, or Avx512Bf16Kernel (vdpbf16ps)
-//                                                    when gemm/bf16_route.hpp says so
+//   avx512   Avx512Kernel        Avx512Kernel        Avx512Kernel, Avx512Bf16Kernel (vdpbf16ps) or
+//                                                    AmxBf16Kernel (AMX tiles), as
+//                                                    gemm/bf16_route.hpp says
 //
 // The portable path keeps the name `scalar` (TESSEL_ISA=scalar, SPEC §7); its kernel is the
 // vector-extension PortableKernel. ScalarKernel, the plain loop, is in no path: tests use it
@@ -35,6 +36,7 @@
 #endif
 #if defined(TESSEL_HAVE_X86_TARGETS)
 #include "kernel_avx2.hpp"
+#include "kernel_amx_bf16.hpp"
 #include "kernel_avx512.hpp"
 #include "kernel_avx512_bf16.hpp"
 #endif
@@ -90,34 +92,43 @@ struct Path<Isa::avx512> {
   template <class T>
   using config = KernelConfig<Avx512Kernel>;
   using pairs_config = KernelConfig<Avx512Bf16Kernel>;  // bfloat16 pairs, vdpbf16ps
+  // bfloat16 pairs on AMX tiles; kc from all of L1 (the A sliver is bfloat16, half the bytes
+  // the fp32 sizing assumes, so it still fills only half of it), as a longer k per tile
+  // call spreads the accumulator tiles' loads and stores over more tdpbf16ps.
+  using amx_config = KernelConfig<AmxBf16Kernel, BlockLimits{.l1_share = 1}>;
   template <class T>
-  using configs = std::conditional_t<dtype_of<T> == DType::bfloat16, ConfigList<config<T>, pairs_config>,
+  using configs = std::conditional_t<dtype_of<T> == DType::bfloat16, ConfigList<config<T>, pairs_config, amx_config>,
                                      ConfigList<config<T>>>;
 
   template <class T, class TC>
   static void run(const GemmProblem<T, TC>& p) {
     if constexpr (dtype_of<T> == DType::bfloat16) {
-      if (run_pairs(p)) return;
+      const Bf16Route route = bf16_route();
+      if (route == Bf16Route::amx && run_flushing<amx_config>(p)) return;
+      if (route == Bf16Route::dpbf16 && run_flushing<pairs_config>(p)) return;
     }
     run_gemm<config<T>>(p);
   }
 
  private:
-  // bfloat16: vdpbf16ps where that is measured faster than converting to fp32 and this
-  // call's inputs have no tiny values it would flush (gemm/bf16_guard.hpp); false: the call
-  // is the fp32 route's. The guard checks the packed panels as the call runs; the first tiny
-  // value stops it, and the fp32 route redoes the whole call, overwriting C. A call that
-  // reads C (β != 0) cannot be redone, so A and B are scanned before it instead.
-  template <class TC>
-  static bool run_pairs(const GemmProblem<bfloat16, TC>& p) {
-    if (bf16_route() != Bf16Route::dpbf16) return false;
-    const bool forced = bf16_route_mode() == Bf16Route::dpbf16;  // unguarded
-    if (forced || p.epilogue.reads_c()) {
-      if (bf16_route_for(p) != Bf16Route::dpbf16) return false;  // the scan found a tiny value
-      run_gemm<pairs_config>(p);
+  // bfloat16 on a route that flushes tiny values (vdpbf16ps or AMX, gemm/bf16_route.hpp):
+  // unguarded when forced; else only if this call's inputs have no tiny values it would
+  // flush (gemm/bf16_guard.hpp); false: the call is the fp32 route's. The guard checks the
+  // packed panels as the call runs; the first tiny value stops it, and the fp32 route redoes
+  // the whole call, overwriting C. A call that reads C (β != 0) cannot be redone, so A and B
+  // are scanned before it instead.
+  template <class Config, class TC>
+  static bool run_flushing(const GemmProblem<bfloat16, TC>& p) {
+    if (bf16_route_forced()) {
+      run_gemm<Config>(p);
       return true;
     }
-    return run_gemm<pairs_config>(p, /*checked=*/true);
+    if (p.epilogue.reads_c()) {
+      if (!bf16_inputs_dpbf16_safe(p)) return false;  // the scan found a tiny value
+      run_gemm<Config>(p);
+      return true;
+    }
+    return run_gemm<Config>(p, /*checked=*/true);
   }
 };
 #endif

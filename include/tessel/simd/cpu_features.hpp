@@ -2,6 +2,9 @@
 //
 // x86: cpuid says which instructions exist; xgetbv says whether the OS saves the wide
 // registers (an AVX-512 CPU under an OS that does not enable ZMM state must not use them).
+// AMX is one step more: the OS must enable the tile state in XCR0 (what amx_bf16 says), and
+// Linux also wants each process to ask for it before its first tile instruction; that
+// request is simd/os_permission.hpp's, made only when a kernel that needs it is chosen.
 // AArch64 Linux: the kernel's hardware capabilities (getauxval(AT_HWCAP)), which say what
 // both the CPU and the kernel support. The ISA tessel runs is the best one allowed, unless
 // TESSEL_ISA or set_isa() restricts it.
@@ -38,6 +41,7 @@ enum CpuFeature : std::uint32_t {
   kFeatureAvx512Bf16 = 1u << 7,
   kFeatureAvx512Fp16 = 1u << 8,
   kFeatureNeon = 1u << 9,     // AArch64 Advanced SIMD (ASIMD) with fp32 and fp16<->fp32 conversions
+  kFeatureAmxBf16 = 1u << 10,  // AMX-TILE and AMX-BF16, tile state enabled by the OS (XCR0 bits 17, 18)
 };
 // What the x86 paths need (the AVX-512 path's kernels also use AVX2 code).
 inline constexpr std::uint32_t kAvx2PathFeatures = kFeatureAvx2 | kFeatureFma | kFeatureF16c;
@@ -50,13 +54,17 @@ struct CpuFeatures {
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512_bf16 = false, avx512_fp16 = false;
   bool neon = false;
+  // AMX-TILE and AMX-BF16 with the tile state enabled in XCR0. On Linux a process must still
+  // be granted the tile data (simd/os_permission.hpp: features_usable) before using them.
+  bool amx_bf16 = false;
   // Cache sizes in bytes as the CPU reports them (0 when unknown): per core L1d and L2,
   // shared L3.
   std::int64_t l1d = 0, l2 = 0, l3 = 0;
 
   std::uint32_t bits() const {
     std::uint32_t b = 0;
-    const bool flags[] = {avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_fp16, neon};
+    const bool flags[] = {avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_fp16, neon,
+                          amx_bf16};
     for (unsigned i = 0; i < sizeof(flags); ++i) b |= flags[i] ? 1u << i : 0u;
     return b;
   }
@@ -99,6 +107,10 @@ inline CpuFeatures detect_cpu_features() {
       f.avx512bw = (b >> 30) & 1;
       f.avx512vl = (b >> 31) & 1;
       f.avx512_fp16 = (d >> 23) & 1;
+      // AMX-BF16 (EDX bit 22) and AMX-TILE (bit 24), with XTILECFG and XTILEDATA (XCR0 bits
+      // 17 and 18) enabled by the OS. (Only with ZMM state: the tile kernel packs with AVX-512.)
+      const bool tile_state = (xcr0 & (3ull << 17)) == (3ull << 17);
+      f.amx_bf16 = tile_state && ((d >> 22) & 1) && ((d >> 24) & 1);
       const unsigned subleaves = a;
       if (subleaves >= 1) {
         __cpuid_count(7, 1, a, b, c, d);

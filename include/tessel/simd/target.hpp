@@ -15,6 +15,9 @@
 #define TESSEL_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
 #define TESSEL_TARGET_AVX512_BF16 \
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+// The AMX tile kernel: AVX-512 for its packing and tails, AMX-TILE and AMX-BF16 for its tiles.
+#define TESSEL_TARGET_AMX \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,amx-tile,amx-bf16")))
 #define TESSEL_ALWAYS_INLINE inline __attribute__((always_inline))
 #define TESSEL_HAVE_X86_TARGETS 1
 // A function no interprocedural optimisation sees through (GCC's noipa; Clang has no such
@@ -28,6 +31,7 @@
 #define TESSEL_TARGET_AVX2
 #define TESSEL_TARGET_AVX512
 #define TESSEL_TARGET_AVX512_BF16
+#define TESSEL_TARGET_AMX
 #define TESSEL_ALWAYS_INLINE inline
 #define TESSEL_NOIPA
 #endif
