@@ -861,9 +861,11 @@ int main(int argc, char** argv) {
 
   const double fp32 = tessel_bench::fp32_peak_gflops();
   const double bf16 = tessel_bench::peak_gflops(tessel_bench::PeakKind::dpbf16_avx512);
+  const double amx = tessel_bench::peak_gflops(tessel_bench::PeakKind::amx_bf16);
   benchmark::AddCustomContext("tessel_isa", std::string(tessel::active_isa()));
   benchmark::AddCustomContext("peak_fp32_fma_gflops_per_core", std::to_string(fp32));
   benchmark::AddCustomContext("peak_vdpbf16ps_gflops_per_core", std::to_string(bf16));
+  benchmark::AddCustomContext("peak_amx_bf16_gflops_per_core", std::to_string(amx));
   std::string peers = "tessel";
 #if defined(TESSEL_HAVE_EIGEN)
   peers += ", eigen";
@@ -875,8 +877,8 @@ int main(int argc, char** argv) {
   peers += ", torch";
 #endif
   benchmark::AddCustomContext("impls", peers);
-  std::fprintf(stderr, "bench_ops: isa %s; peak per core: fp32 FMA %.1f GFLOP/s, vdpbf16ps %.1f GFLOP/s; impls: %s\n",
-               std::string(tessel::active_isa()).c_str(), fp32, bf16, peers.c_str());
+  std::fprintf(stderr, "bench_ops: isa %s; peak per core: fp32 FMA %.1f GFLOP/s, vdpbf16ps %.1f GFLOP/s, AMX %.1f GFLOP/s; impls: %s\n",
+               std::string(tessel::active_isa()).c_str(), fp32, bf16, amx, peers.c_str());
 
   std::string counts;
   for (int n : threads_list) {

@@ -1,4 +1,4 @@
-// bench/bench_peak.cpp — per-core arithmetic peaks: fp32 FMA (AVX-512, AVX2) and vdpbf16ps.
+// bench/bench_peak.cpp — per-core arithmetic peaks: fp32 FMA (AVX-512, AVX2), vdpbf16ps and AMX.
 // The measurement itself lives in bench/peak.hpp, which the other benchmarks include to
 // report their %peak against the peak measured in the same run.
 #include "peak.hpp"
@@ -19,6 +19,7 @@ void BM_peak(benchmark::State& state, tessel_bench::PeakKind kind) {
 BENCHMARK_CAPTURE(BM_peak, fp32_fma_avx512, tessel_bench::PeakKind::fma_avx512)->MinTime(0.2);
 BENCHMARK_CAPTURE(BM_peak, fp32_fma_avx2, tessel_bench::PeakKind::fma_avx2)->MinTime(0.2);
 BENCHMARK_CAPTURE(BM_peak, bf16_dpbf16ps_avx512, tessel_bench::PeakKind::dpbf16_avx512)->MinTime(0.2);
+BENCHMARK_CAPTURE(BM_peak, bf16_amx_tdpbf16ps, tessel_bench::PeakKind::amx_bf16)->MinTime(0.2);
 
 }  // namespace
 

@@ -6,13 +6,17 @@
 //
 //   tessel_bench::peak_gflops(PeakKind)   per-core GFLOP/s, measured once and cached
 //   tessel_bench::fp32_peak_gflops()      the fp32 FMA peak of the path tessel uses
+//   tessel_bench::bf16_peak_gflops()      the highest bfloat16 peak: fp32 FMA, vdpbf16ps or
+//                                         AMX's tdpbf16ps, whichever this CPU runs fastest
 //   tessel_bench::report(state, flops, threads, peak)
 //                                         sets GFLOP/s and %peak counters on a benchmark
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <tessel/gemm/kernel_amx_bf16.hpp>
 #include <tessel/simd/isa_registry.hpp>
+#include <tessel/simd/os_permission.hpp>
 #include <tessel/simd/target.hpp>
 #include <tessel/simd/throughput.hpp>
 
@@ -24,7 +28,7 @@
 
 namespace tessel_bench {
 
-enum class PeakKind { fma_avx512, fma_avx2, dpbf16_avx512 };
+enum class PeakKind { fma_avx512, fma_avx2, dpbf16_avx512, amx_bf16 };
 
 // The loops are the library's (simd/throughput.hpp), with 24 chains: 24 distinct zmm
 // accumulators, 24 vfmadd231ps per iteration, no spills (checked with objdump on the inner
@@ -38,6 +42,9 @@ inline bool peak_available(PeakKind k) {
     case PeakKind::fma_avx2: return tessel::detail::isa_runs_on(tessel::Isa::avx2, f);
     case PeakKind::dpbf16_avx512:
       return tessel::detail::isa_runs_on(tessel::Isa::avx512, f) && f.has(tessel::kFeatureAvx512Bf16);
+    case PeakKind::amx_bf16:
+      return tessel::detail::isa_runs_on(tessel::Isa::avx512, f) &&
+             tessel::detail::features_usable(tessel::kFeatureAmxBf16);
   }
   return false;
 }
@@ -47,9 +54,31 @@ inline double flops_per_iter(PeakKind k) {
     case PeakKind::fma_avx512: return tessel::detail::fma_avx512_flops(kChains);
     case PeakKind::fma_avx2: return tessel::detail::fma_avx2_flops(kChains);
     case PeakKind::dpbf16_avx512: return tessel::detail::dpbf16_flops(kChains);
+    case PeakKind::amx_bf16: return 4.0 * 2 * 16 * 16 * 32;  // 4 tdpbf16ps of 16x16 outputs, 32 deep
   }
   return 0;
 }
+#if defined(TESSEL_HAVE_X86_TARGETS)
+// AMX: the micro-kernel's own 2x2 accumulator tiles, four tdpbf16ps per iteration on source
+// tiles that stay loaded (zeros: tdpbf16ps takes the same time whatever the values), so only
+// the tile unit's multiply rate is timed, not loads.
+TESSEL_TARGET_AMX inline float amx_chains(std::int64_t iters) {
+  namespace amx = tessel::detail::isa_amx;
+  amx::load_config(amx::kTiles16x64);
+  amx::zero<0>(), amx::zero<1>(), amx::zero<2>(), amx::zero<3>();
+  amx::zero<4>(), amx::zero<5>(), amx::zero<6>(), amx::zero<7>();
+  for (std::int64_t i = 0; i < iters; ++i) {
+    amx::dpbf16<0, 4, 6>();
+    amx::dpbf16<1, 4, 7>();
+    amx::dpbf16<2, 5, 6>();
+    amx::dpbf16<3, 5, 7>();
+  }
+  alignas(64) float out[16 * 16];
+  amx::store<0>(out, 64);
+  amx::release_tiles();
+  return out[0];
+}
+#endif
 
 inline float run_loop(PeakKind k, std::int64_t iters) {
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -58,6 +87,7 @@ inline float run_loop(PeakKind k, std::int64_t iters) {
     case PeakKind::fma_avx512: return tessel::detail::fma_chains_avx512<kChains>(iters, 0.5f, 0.25f);
     case PeakKind::fma_avx2: return tessel::detail::fma_chains_avx2<kChains>(iters, 0.5f, 0.25f);
     case PeakKind::dpbf16_avx512: return tessel::detail::dpbf16_chains<kChains>(iters, 0.5f, 0.125f);
+    case PeakKind::amx_bf16: return amx_chains(iters);
   }
 #endif
   (void)k, (void)iters;
@@ -97,7 +127,7 @@ inline double measure_gflops(PeakKind k) {
 
 // Per-core GFLOP/s, measured once per process.
 inline double peak_gflops(PeakKind k) {
-  static double cache[3] = {-1, -1, -1};
+  static double cache[4] = {-1, -1, -1, -1};
   double& c = cache[static_cast<int>(k)];
   if (c < 0) c = measure_gflops(k);
   return c;
@@ -108,8 +138,11 @@ inline double fp32_peak_gflops() {
   const double p512 = peak_gflops(PeakKind::fma_avx512);
   return p512 > 0 ? p512 : std::max(peak_gflops(PeakKind::fma_avx2), 1.0);
 }
-// The higher of the fp32 FMA and vdpbf16ps peaks (the bfloat16 target's reference).
-inline double bf16_peak_gflops() { return std::max(fp32_peak_gflops(), peak_gflops(PeakKind::dpbf16_avx512)); }
+// The highest of the fp32 FMA, vdpbf16ps and AMX peaks (the bfloat16 target's reference:
+// the fastest way this CPU has to multiply bfloat16, whether tessel's route uses it or not).
+inline double bf16_peak_gflops() {
+  return std::max({fp32_peak_gflops(), peak_gflops(PeakKind::dpbf16_avx512), peak_gflops(PeakKind::amx_bf16)});
+}
 
 // Adds GFLOP/s (per second of wall time) and %peak (against `peak_per_core` × threads).
 inline void report(benchmark::State& state, double flops_per_iteration, int threads, double peak_per_core) {
