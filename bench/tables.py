@@ -136,7 +136,7 @@ def scaling_table(rows):
 
 def context_line(ctx):
     keys = ("date", "host_name", "num_cpus", "tessel_isa", "peak_fp32_fma_gflops_per_core",
-            "peak_vdpbf16ps_gflops_per_core", "load_avg")
+            "peak_vdpbf16ps_gflops_per_core", "peak_amx_bf16_gflops_per_core", "load_avg")
     return "; ".join(f"{k} {ctx[k]}" for k in keys if k in ctx)
 
 
