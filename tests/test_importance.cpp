@@ -11,8 +11,10 @@
 #include "support/paths.hpp"
 #include "support/reference.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -465,6 +467,52 @@ TEMPLATE_TEST_CASE("importance matmul: 1 and 2 threads, and inside a caller's pa
     CHECK(same_bits(*r.grad_input, *one.grad_input));
     CHECK(same_bits(*r.grad_weight, *one.grad_weight));
   }
+}
+
+TEMPLATE_TEST_CASE("importance matmul: a large dA1's unselected rows are zeroed by the call's threads, same bits",
+                   "[importance][threads][into]", float, bfloat16) {
+  using T = TestType;
+  SettingsGuard guard;
+  // dA1 of 2-4 MiB: the zero fill of its unselected rows is split over two threads, in blocks
+  // of 64 rows that selected rows cut at and across the block edges.
+  const std::int64_t b = 2, s = 1024, h = 512, nh = 4, e = 16;
+  const auto A1 = random_tensor<T, 3>({b, s, h}, 801);
+  const auto W1 = random_tensor<T, 2>({h, e}, 802);
+  std::vector<std::int64_t> sel = {0, 1, 63, 64, 127, 128, 129, 1023, 1024, 2047};
+  for (std::int64_t q = 200; q < 1900; q += 37) sel.push_back(q);
+  std::sort(sel.begin(), sel.end());
+  sel.erase(std::unique(sel.begin(), sel.end()), sel.end());
+  const auto t = static_cast<std::int64_t>(sel.size());
+  const auto dO3 = random_tensor<T, 3>({t, nh, e}, 803);
+  Tensor<T, 3> O3({t, nh, e});
+  Tensor<T, 3> one({b, s, h}), two({b, s, h}), strided_buf({h, s, b});
+  fill(one, sentinel<T>());
+  fill(two, sentinel<T>());
+  fill(strided_buf, sentinel<T>());
+  tessel::set_num_threads(1);
+  tessel::matmul_with_importance_into<T>(A1, W1, sel, nh, O3.view(), dO3.view(), one.view());
+  tessel::set_num_threads(2);
+  tessel::matmul_with_importance_into<T>(A1, W1, sel, nh, O3.view(), dO3.view(), two.view());
+  tessel::matmul_with_importance_into<T>(A1, W1, sel, nh, O3.view(), dO3.view(),
+                                         strided_buf.view().permute(2, 1, 0));
+  CHECK(same_bits(one, two));
+  CHECK(same_bits(strided_buf.view().permute(2, 1, 0).clone(), two));
+  // Every unselected row is exactly zero, every selected row the product.
+  const auto is_plus_zero = [](T x) {
+    const T zero{};
+    return std::memcmp(&x, &zero, sizeof(T)) == 0;
+  };
+  std::int64_t wrong_zero = 0;
+  std::size_t next = 0;
+  for (std::int64_t q = 0; q < b * s; ++q) {
+    const bool selected = next < sel.size() && sel[next] == q;
+    if (selected) ++next;
+    else
+      for (std::int64_t c = 0; c < h; ++c)
+        if (!is_plus_zero(two.data()[q * h + c])) ++wrong_zero;
+  }
+  CHECK(wrong_zero == 0);
+  CHECK_VERDICT(judge(two, ref_grad_input(dense(W1), nh, sel, dense(dO3), b, s)));
 }
 
 TEMPLATE_TEST_CASE("importance matmul on every registered path", "[importance][isa]", float, float16, bfloat16) {

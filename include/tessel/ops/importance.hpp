@@ -12,13 +12,16 @@
 
 #include "../core/config.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "../core/parallel.hpp"
 #include "../core/tensor.hpp"
+#include "../core/threads.hpp"
 #include "../gemm/gemm.hpp"
 #include "multi_head.hpp"
 #include "operands.hpp"
@@ -62,18 +65,30 @@ template <class T>
 void importance_grad_input(TensorView<const T, 2> W1, std::span<const std::int64_t> sel, std::int64_t nh,
                            TensorView<const T, 3> dO3, TensorView<T, 3> dA1) {
   const std::int64_t s = dA1.size(1), h = dA1.size(2), hd = h / nh;
-  // Zero the unselected rows (the selected ones are fully written below).
-  std::size_t next = 0;
-  for (std::int64_t q = 0; q < dA1.size(0) * s; ++q) {
-    if (next < sel.size() && sel[next] == q) {
-      ++next;
-      continue;
+  // Zero the unselected rows (the selected ones are fully written below), in blocks of rows
+  // spread over the threads: each page of dA1 is then first written by a thread of the call,
+  // as the engine's outputs are, and the fill runs at every core's store bandwidth, not one's.
+  // sel is sorted, so a block finds its first selected row by binary search.
+  const std::int64_t rows = dA1.size(0) * s;
+  const std::int64_t row_bytes = h * static_cast<std::int64_t>(sizeof(T));
+  constexpr std::int64_t kRowsPerUnit = 64;
+  constexpr std::int64_t kBytesPerThread = std::int64_t{1} << 20;  // below this a thread costs more than it saves
+  const std::int64_t units = (rows + kRowsPerUnit - 1) / kRowsPerUnit;
+  const int threads = threads_for_call(0, std::min(units, rows * row_bytes / kBytesPerThread));
+  parallel_for_dynamic(threads, units, [&](std::int64_t u) {
+    const std::int64_t q0 = u * kRowsPerUnit, q1 = std::min(rows, q0 + kRowsPerUnit);
+    auto next = std::lower_bound(sel.begin(), sel.end(), q0);
+    for (std::int64_t q = q0; q < q1; ++q) {
+      if (next != sel.end() && *next == q) {
+        ++next;
+        continue;
+      }
+      T* row = dA1.data() + (q / s) * dA1.stride(0) + (q % s) * dA1.stride(1);
+      if (dA1.stride(2) == 1) std::memset(static_cast<void*>(row), 0, static_cast<std::size_t>(row_bytes));
+      else
+        for (std::int64_t c = 0; c < h; ++c) row[c * dA1.stride(2)] = T{};
     }
-    T* row = dA1.data() + (q / s) * dA1.stride(0) + (q % s) * dA1.stride(1);
-    if (dA1.stride(2) == 1) std::memset(static_cast<void*>(row), 0, sizeof(T) * static_cast<std::size_t>(h));
-    else
-      for (std::int64_t c = 0; c < h; ++c) row[c * dA1.stride(2)] = T{};
-  }
+  });
   GemmProblem<T> p;
   p.batch = nh;
   p.m = static_cast<std::int64_t>(sel.size());
