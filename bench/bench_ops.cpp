@@ -648,8 +648,8 @@ void bench_row_tessel(benchmark::State& state, Row row, int threads, const std::
     if (impl == "tessel") {
       call = [in] { benchmark::DoNotOptimize(tessel::einsum<"bsnk,nke->bsne">(in->a4, in->w3).data()); };
     } else {  // tessel_multi_head: the same product as matmul_with_multi_head
-      const Workload& m = kW1;
-      call = [in, &m] {
+      call = [in] {
+        const Workload& m = kW1;
         const auto A1 = in->a4.view().view(m.b, m.s, m.h);
         const auto W1 = in->w3.view().view(m.h, m.e);
         benchmark::DoNotOptimize(tessel::matmul_with_multi_head(A1, W1, m.nh).data());
