@@ -179,8 +179,9 @@ bool bf16_inputs_dpbf16_safe(const GemmProblem<bfloat16, TC>& p) {
 
 // The route the AVX-512 path takes for p: bf16_route() when that is fma or forced, else (a
 // flushing route chosen automatically) that route only if p's inputs pass the guard, by a
-// scan of A and B, and fma otherwise. (gemm_on asks this of calls that accumulate; the
-// others it checks on the packed panels, which hold the same elements.)
+// scan of A and B, and fma otherwise. Path<avx512>::run (gemm/paths.hpp) makes this choice
+// for calls that accumulate, asking it here; the others it checks on the packed panels,
+// which hold the same elements.
 template <class TC>
 Bf16Route bf16_route_for(const GemmProblem<bfloat16, TC>& p) {
   const Bf16Route r = bf16_route();

@@ -124,7 +124,7 @@ struct Path<Isa::avx512> {
       return true;
     }
     if (p.epilogue.reads_c()) {
-      if (!bf16_inputs_dpbf16_safe(p)) return false;  // the scan found a tiny value
+      if (bf16_route_for(p) == Bf16Route::fma) return false;  // the scan found a tiny value
       run_gemm<Config>(p);
       return true;
     }
