@@ -4,6 +4,7 @@
 // unaligned pointers).
 #include <catch2/catch.hpp>
 
+#include <tessel/gemm/store.hpp>
 #include <tessel/simd/convert.hpp>
 
 #include <bit>
@@ -121,4 +122,64 @@ TEST_CASE("convert: floats back to every type, every path, beta and stream varia
     check_from_float<bfloat16>(isa, values);
     check_from_float<float>(isa, values);
   }
+}
+
+// The store of a micro-tile of bfloat16 results (gemm/store.hpp: store_tile), which on CPUs
+// with AVX512-BF16 rounds with vcvtne2ps2bf16 and falls back to the shifts-and-adds rounding
+// for rows holding an fp32 denormal: every bit equals the scalar definition either way.
+TEST_CASE("convert: bfloat16 micro-tile stores give the scalar rounding's bits", "[convert]") {
+  bool has_avx512 = false;
+  for (Isa isa : available_isas()) has_avx512 |= isa == Isa::avx512;
+  if (!has_avx512) {
+    WARN("SKIPPED: this CPU has no AVX-512 path; the AVX-512 tile store is not tested here");
+    return;
+  }
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if (!tessel::detail::isa_avx512_bf16::converts_bf16())
+    WARN("this CPU has no AVX512-BF16: only the fallback rounding of the tile store is tested");
+  const auto values = interesting_floats();
+  constexpr std::int64_t rows = 32, ldc = 48;
+  std::mt19937 rng(11);
+  std::int64_t rows_with_denormal = 0, tiles = 0;
+  for (std::size_t start = 0; start + rows * 32 <= values.size(); start += rows * 32 - 5) {
+    std::vector<float> buf(rows * ldc + 16, 0.0f);
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t j = 0; j < 32; ++j) buf[r * ldc + j] = values[start + r * 32 + j];
+    // One row without any denormal, one with a single one, whatever the sample holds.
+    for (std::int64_t j = 0; j < 32; ++j) buf[j] = std::uniform_real_distribution<float>(-3, 3)(rng);
+    for (std::int64_t j = 0; j < 32; ++j) buf[ldc + j] = std::uniform_real_distribution<float>(-3, 3)(rng);
+    buf[ldc + 7] = std::numeric_limits<float>::denorm_min() * 3;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      bool d = false;
+      for (std::int64_t j = 0; j < 32; ++j) d |= std::fpclassify(buf[r * ldc + j]) == FP_SUBNORMAL;
+      rows_with_denormal += d;
+    }
+    for (int cols : {32, 31, 17}) {
+      for (bool stream : {false, true}) {
+        for (std::int64_t offset : {0, 1}) {  // C's rows 64-byte aligned, and not
+          std::vector<bfloat16> c(static_cast<std::size_t>(rows * 64 + 64), bfloat16::from_bits(0x1234));
+          auto* base = reinterpret_cast<bfloat16*>((reinterpret_cast<std::uintptr_t>(c.data()) + 63) / 64 * 64) + offset;
+          bfloat16* crow[rows];
+          for (std::int64_t r = 0; r < rows; ++r) crow[r] = base + r * 64;
+          tessel::detail::store_rows<Isa::avx512>(buf.data(), ldc, rows, cols, crow, tessel::detail::Axis::strided(1), 0,
+                                                  0.0f, stream);
+          tessel::detail::streaming_store_fence();
+          std::int64_t bad = 0;
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t j = 0; j < 64 - offset; ++j) {
+              const std::uint32_t want =
+                  j < cols ? bits(tessel::from_float<bfloat16>(buf[r * ldc + j])) : std::uint32_t{0x1234};
+              bad += bits(crow[r][j]) != want;
+            }
+          INFO("tile at value " << start << " cols " << cols << " stream " << stream << " offset " << offset);
+          CHECK(bad == 0);
+          ++tiles;
+        }
+      }
+    }
+  }
+  INFO("rows with a denormal: " << rows_with_denormal);
+  CHECK(rows_with_denormal > 0);
+  CHECK(tiles > 100);
+#endif
 }

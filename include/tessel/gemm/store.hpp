@@ -163,10 +163,32 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_row32(const float* src, T* 
     store16(dst + j, v, m, nt);
   }
 }
+}  // namespace isa_avx512
+
+namespace isa_avx512_bf16 {
+// A micro-tile of rows × 32 bfloat16 results (β = 0) with vcvtne2ps2bf16, row by row; a row
+// holding an fp32 denormal goes through round_to_bf16 instead (convert.hpp: store32).
+TESSEL_TARGET_AVX512_BF16 inline void store_tile32(const float* buf, std::int64_t ldc, std::int64_t rows,
+                                                   bfloat16* const* row, std::int64_t j0, bool stream) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* src = buf + r * ldc;
+    bfloat16* dst = row[r] + j0;
+    const bool nt = stream && reinterpret_cast<std::uintptr_t>(dst) % 64 == 0;
+    if (!store32(dst, _mm512_loadu_ps(src), _mm512_loadu_ps(src + 16), nt))
+      isa_avx512::store_row32(src, dst, 32, 0.0f, stream);
+  }
+}
+}  // namespace isa_avx512_bf16
+
+namespace isa_avx512 {
 // A micro-tile (rows × n <= 32) of the fp32 buffer to C's rows at row[r] + j0.
 template <class T>
 TESSEL_TARGET_AVX512 void store_tile(const float* buf, std::int64_t ldc, std::int64_t rows, int n, T* const* row,
                                      std::int64_t j0, float beta, bool stream) {
+  if constexpr (dtype_of<T> == DType::bfloat16) {
+    if (n == 32 && beta == 0.0f && isa_avx512_bf16::converts_bf16())
+      return isa_avx512_bf16::store_tile32(buf, ldc, rows, row, j0, stream);
+  }
   for (std::int64_t r = 0; r < rows; ++r) store_row32(buf + r * ldc, row[r] + j0, n, beta, stream);
 }
 }  // namespace isa_avx512

@@ -23,6 +23,7 @@
 #include <type_traits>
 
 #include "../core/dtype.hpp"
+#include "cpu_features.hpp"
 #include "isa_registry.hpp"
 #include "target.hpp"
 #include "vector_ext.hpp"
@@ -220,6 +221,52 @@ TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool strea
   }
 }
 
+}  // namespace isa_avx512
+
+// ---- AVX-512 with AVX512-BF16 ----
+namespace isa_avx512_bf16 {
+
+// Whether this CPU converts with vcvtne2ps2bf16 (store32 below).
+inline bool converts_bf16() {
+  static const bool has = cpu_features().has(kAvx512PathFeatures | kFeatureAvx512Bf16);
+  return has;
+}
+
+// 32 floats (lo: the first 16) rounded to bfloat16 by vcvtne2ps2bf16 and stored at p (64
+// bytes; non-temporally when stream, then p is 64-byte aligned). Its rounding is
+// round_to_bf16's (nearest even; a NaN made quiet, its sign and payload's top bits kept) for
+// every input but an fp32 denormal, which it flushes to ±0: with one among the 32, nothing is
+// written and the result is false (the caller converts them with round_to_bf16). One
+// instruction for what takes round_to_bf16 about a dozen, where bfloat16 outputs are written
+// as fast as the tile units produce them.
+TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE bool store32(bfloat16* p, __m512 lo, __m512 hi, bool stream) {
+  constexpr int kDenormal = 0x20;  // vfpclassps category: denormal
+  if (_mm512_fpclass_ps_mask(lo, kDenormal) | _mm512_fpclass_ps_mask(hi, kDenormal)) return false;
+  const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+  if (stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(p), h);
+  else _mm512_storeu_si512(p, h);
+  return true;
+}
+
+// dst[i] = bfloat16(src[i]) for i < n (β = 0) with store32, 32 at a time; a block of 32
+// holding a denormal goes through round_to_bf16; the tail of n % 32 is the caller's.
+// stream: dst is 32-byte aligned (store16's alignment); whole blocks at 64 bytes stream.
+TESSEL_TARGET_AVX512_BF16 inline std::int64_t from_float32s(const float* src, bfloat16* dst, std::int64_t n,
+                                                             bool stream) {
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 lo = _mm512_loadu_ps(src + i), hi = _mm512_loadu_ps(src + i + 16);
+    if (store32(dst + i, lo, hi, stream && reinterpret_cast<std::uintptr_t>(dst + i) % 64 == 0)) continue;
+    isa_avx512::store16(dst + i, lo, 0xffff, stream);
+    isa_avx512::store16(dst + i + 16, hi, 0xffff, stream);
+  }
+  return i;
+}
+
+}  // namespace isa_avx512_bf16
+
+namespace isa_avx512 {
+
 template <class T>
 TESSEL_TARGET_AVX512 inline void to_float(const T* src, float* dst, std::int64_t n) {
   std::int64_t i = 0;
@@ -247,6 +294,9 @@ TESSEL_TARGET_AVX512 inline void from_float(const float* src, T* dst, std::int64
                                                   : src[i]);
       ++i;
     }
+  }
+  if constexpr (dtype_of<T> == DType::bfloat16) {
+    if (beta == 0.0f && isa_avx512_bf16::converts_bf16()) i += isa_avx512_bf16::from_float32s(src + i, dst + i, n - i, stream);
   }
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_loadu_ps(src + i);
