@@ -207,8 +207,8 @@ void test_data_parallel(const dist::Communicator& world, const dist::Communicato
 // are, with T = 2^12, and summed by each route in fp32 (the exact sum is 1):
 //   c, j even:  T², 1, -T², 0    fma 0, amx 1    (AMX keeps more of the partial sums)
 //   c, j odd:   T², 0, 1, -T²    fma 0, dpbf16 1 (vdpbf16ps adds each pair's odd product first)
-// AMX's order of additions is not documented (the amx column is what it gives here); the test
-// checks that the data still tells the routes apart wherever it compares two.
+// AMX's order of additions is not documented (the amx column is what it gives here); where the
+// data does not tell two routes apart on some CPU, the test says so.
 Layer route_layer() {
   Layer L;
   L.opt = {.top_p = 0.0, .top_k = 4};
@@ -273,9 +273,13 @@ void test_bf16_route_agreement(const dist::Communicator& world, const dist::Comm
     const Bf16Route other = expected == Bf16Route::fma ? tessel::detail::bf16_route() : Bf16Route::fma;
     if (dist::detail::has_route_choice<bfloat16>() && other != expected) {
       const Gathered<bfloat16> on_other = one_rank_run_on<bfloat16>(self, L, in, other);
-      check(!same_bits(on_expected.dW1, on_other.dW1), what + "the " + tessel::detail::bf16_route_name(expected) +
-                                                           " and " + tessel::detail::bf16_route_name(other) +
-                                                           " routes give different dW1 bits on this data");
+      // The data was chosen so that the routes differ on the CPUs we have; AMX's order of
+      // additions is not documented, so on another CPU they may agree: then the route check
+      // above cannot tell them apart, which is said, not failed.
+      if (same_bits(on_expected.dW1, on_other.dW1) && g_rank == 0)
+        std::printf("NOTE: %sthe %s and %s routes give the same dW1 bits on this CPU: the route check cannot tell "
+                    "them apart here\n",
+                    what.c_str(), tessel::detail::bf16_route_name(expected), tessel::detail::bf16_route_name(other));
     }
   }
   check(tessel::detail::bf16_route_setting().load() == setting_at_start,
