@@ -540,6 +540,43 @@ TEMPLATE_TEST_CASE("importance matmul on every registered path", "[importance][i
   }
 }
 
+// The detail form data-parallel training uses for its chunk partials (distributed/
+// data_parallel.hpp): float16/bfloat16 inputs read in place, dW1 as the engine's fp32 sum
+// (no rounding to T), judged by fp32's tolerance; rounded to T it is the T-output dW1.
+TEMPLATE_TEST_CASE("importance dW1 into a float output on every registered path", "[importance][isa]", float16,
+                   bfloat16) {
+  using T = TestType;
+  const std::int64_t b = 3, s = 14, h = 36, nh = 3, e = 29;
+  // Strided operands, read in place: A1 permuted from [s, b, h], dO3 from [nh, t, e].
+  const auto A_sbh = random_tensor<T, 3>({s, b, h}, 811);
+  const TensorView<const T, 3> A1 = A_sbh.view().permute(1, 0, 2);
+  const auto P = make_p<T>(b, s, 813, false);
+  const auto sel = ref_select<T>(dense(P), 0.1, 7);
+  const auto t = static_cast<std::int64_t>(sel.size());
+  REQUIRE(t > 0);
+  const auto G_nte = random_tensor<T, 3>({nh, t, e}, 814);
+  const TensorView<const T, 3> dO3 = G_nte.view().permute(1, 0, 2);
+  const Ref rW = ref_grad_weight(dense(A1), nh, sel, dense(dO3));
+  for (const tessel_test::TestPath& path : tessel_test::test_paths<T>()) {
+    tessel_test::PathScope use(path);
+    CAPTURE(path.name);
+    Tensor<float, 2> dW32({h, e});
+    fill(dW32, std::numeric_limits<float>::quiet_NaN());  // every element must be written
+    tessel::detail::importance_grad_weight<T, float>(A1, sel, nh, dO3, dW32.view());
+    CHECK_VERDICT(judge(dW32, rW));
+    Tensor<T, 2> dWT({h, e});
+    tessel::detail::importance_grad_weight<T>(A1, sel, nh, dO3, dWT.view());
+    Tensor<T, 2> rounded({h, e});
+    for (std::int64_t q = 0; q < h * e; ++q) rounded.data()[q] = tessel::from_float<T>(dW32.data()[q]);
+    CHECK(same_bits(rounded, dWT));
+    // t = 0: exact zeros, written over whatever was there.
+    fill(dW32, std::numeric_limits<float>::quiet_NaN());
+    const Tensor<T, 3> G0(tessel::Shape<3>{0, nh, e});
+    tessel::detail::importance_grad_weight<T, float>(A1, std::span<const std::int64_t>{}, nh, G0.view(), dW32.view());
+    CHECK(all_equal_to(dW32, 0.0f));
+  }
+}
+
 TEST_CASE("importance matmul deduces T from Tensors, non-const views and reshape()/contiguous() results",
           "[importance]") {
   using T = float16;

@@ -24,11 +24,17 @@
 // compare runs made at different times).
 //
 // A rank whose own call would take another route pins the process's route setting to the
-// agreed one for the duration of the product (RouteScope) and then restores it. The setting
-// is process-wide: a bfloat16 product that another thread of the process runs meanwhile
-// takes the pinned route too (correct, as every route is; only with an agreed flushing route
-// pinned, unguarded, could that product's own tiny values be flushed). Run distributed
-// bfloat16 operations from one thread at a time, as MPI_THREAD_FUNNELED asks anyway.
+// agreed one for the duration of the product (RouteScope) and then restores it. A product
+// that a rank runs as several engine calls, each on part of its inputs (data_parallel.hpp's
+// dW1 chunks), has no single route of its own when those inputs hold a tiny value and the
+// route is chosen automatically: each call's guard decides for its own part, and the calls
+// whose part holds none would take the flushing route. Such a rank pins the agreed route
+// (fma) for all of them.
+//
+// The setting is process-wide: a bfloat16 product that another thread of the process runs
+// meanwhile takes the pinned route too (correct, as every route is; only with an agreed
+// flushing route pinned, unguarded, could that product's own tiny values be flushed). Run
+// distributed bfloat16 operations from one thread at a time, as MPI_THREAD_FUNNELED asks anyway.
 #pragma once
 
 #include "../core/config.hpp"
@@ -99,18 +105,26 @@ Bf16Route agree_route(const Communicator& comm, SafeFn&& inputs_safe) {
   }
 }
 
-// Holds the process's bfloat16 route at `agreed` while it lives, when this rank's own call
-// would otherwise take a different one (`local_safe`: its inputs pass the guard); restores
-// the previous setting (forced or automatic) afterwards.
+// How this rank runs a product: one engine call (its guard sees all of this rank's inputs of
+// the product) or several, each on part of those inputs (each guard sees only its part).
+enum class Calls : unsigned char { one, several };
+
+// Holds the process's bfloat16 route at `agreed` while it lives, when this rank's own calls
+// would otherwise not all take it (`local_safe`: its inputs pass the guard); restores the
+// previous setting (forced or automatic) afterwards, also when the product throws.
 class RouteScope {
  public:
   template <class T>
-  static RouteScope make(Bf16Route agreed, bool local_safe) {
+  static RouteScope make(Bf16Route agreed, bool local_safe, Calls calls = Calls::one) {
     RouteScope s;
     if (!has_route_choice<T>()) return s;
     const Bf16Route preferred = tessel::detail::bf16_route();
-    const Bf16Route natural = tessel::detail::bf16_route_forced() || local_safe ? preferred : Bf16Route::fma;
-    if (natural == agreed) return s;
+    const bool forced = tessel::detail::bf16_route_forced();
+    const Bf16Route natural = forced || local_safe ? preferred : Bf16Route::fma;
+    // Unsafe inputs under an automatic flushing preference: one call takes fma as a whole,
+    // but of several calls only those whose part holds the tiny value do.
+    const bool uniform = calls == Calls::one || forced || local_safe || preferred == Bf16Route::fma;
+    if (uniform && natural == agreed) return s;
     s.previous_ = static_cast<Bf16Route>(tessel::detail::bf16_route_setting().load());
     s.active_ = true;
     tessel::detail::set_bf16_route(agreed);
@@ -130,10 +144,13 @@ class RouteScope {
   bool active_ = false;
 };
 
-// Runs `product` (one engine call, or several of the same product) on the route all ranks of
-// comm agree on; `inputs_safe` as for agree_route. Collective.
+// Runs `product` on the route all ranks of comm agree on; `inputs_safe` as for agree_route
+// (over all of this rank's inputs of the product), `calls` how many engine calls the product
+// makes on this rank (RouteScope). The route stays pinned until `product` returns or throws.
+// Collective.
 template <class T, class SafeFn, class ProductFn>
-void run_on_agreed_route(const Communicator& comm, SafeFn&& inputs_safe, ProductFn&& product) {
+void run_on_agreed_route(const Communicator& comm, SafeFn&& inputs_safe, ProductFn&& product,
+                         Calls calls = Calls::one) {
   if constexpr (!std::is_same_v<T, bfloat16>) {
     product();
   } else {
@@ -141,7 +158,7 @@ void run_on_agreed_route(const Communicator& comm, SafeFn&& inputs_safe, Product
     const bool choice = has_route_choice<T>();
     const bool safe = choice ? static_cast<bool>(inputs_safe()) : true;
     const Bf16Route agreed = agree_route<T>(comm, [safe] { return safe; });
-    RouteScope scope = RouteScope::make<T>(agreed, safe);
+    RouteScope scope = RouteScope::make<T>(agreed, safe, calls);
     product();
   }
 }

@@ -28,9 +28,18 @@
 // single-process call sums all t rows inside one engine call. The two differ in summation
 // order only: both are fp32 sums of the same products, rounded once, and both keep the
 // engine's fp32 accuracy (within the bound the tests use for fp32 accumulation over t rows).
-// The chunk partials of float16 and bfloat16 are computed from fp32 copies of the chunk's
-// rows (the engine's float kernels; a conversion is exact), because the engine has no
-// product with 2-byte inputs and an fp32 result; so dW1 never takes the dpbf16 route.
+// The chunk partials of float16 and bfloat16 are engine products with T inputs read in
+// place (the chunk's selected A1 rows and its dO3 rows) and a float output: the fp32 sum
+// itself, before any rounding to T (GemmProblem<T, float>). For bfloat16 the route of those
+// products must not depend on the split either. Each chunk is its own engine call, which
+// left alone would take its process's preference (a measurement that may differ between
+// ranks) and, its guard seeing only its chunk, could take another route than the next chunk
+// when the data holds a tiny value. So dW1 takes one route for the whole sum, agreed across
+// the ranks (bf16_route.hpp) with a guard that sees every rank's dW1 inputs (its selected A1
+// rows and its dO3), and pinned while ordered_sum runs the chunk leaves: amx or dpbf16 when
+// rank 0 prefers it, every rank can run it and either no rank's dW1 inputs hold a tiny value
+// or rank 0 forces the route; fma otherwise. That is the route the one-rank call on the
+// whole batch gives every chunk, so dW1 stays the same for any number of ranks.
 //
 // All functions here are collective over the communicator: every rank calls them together,
 // with its own slice; invalid arguments on any rank throw the same shape_error on every rank
@@ -137,28 +146,13 @@ void forward_rows(const Communicator& comm, TensorView<const T, 3> A1, TensorVie
       [&] { tessel::detail::importance_forward<T>(A1, W1, sel, nh, O3); });
 }
 
-// chunk partial: the fp32 dW1 of the selected rows [r0, r0 + n) of this rank, into out [h, e].
+// chunk partial: the fp32 dW1 of the selected rows `sel` of this rank, into out [h, e]: the
+// engine's fp32 sum itself (float16/bfloat16 inputs with a float output), read in place.
 template <class T>
 void chunk_grad_weight(TensorView<const T, 3> A1, std::span<const std::int64_t> sel, std::int64_t nh,
                        TensorView<const T, 3> dO3, float* out) {
-  const std::int64_t h = A1.size(2), e = dO3.size(2), n = static_cast<std::int64_t>(sel.size());
-  TensorView<float, 2> partial(out, Shape<2>{h, e});
-  if constexpr (std::is_same_v<T, float>) {
-    tessel::detail::importance_grad_weight<float>(A1, sel, nh, dO3, partial);
-  } else {
-    // fp32 copies of the chunk's rows (exact), then the float engine.
-    Tensor<float, 3> a(Shape<3>{1, n, h}, uninitialized);
-    Tensor<float, 3> g(Shape<3>{n, nh, e}, uninitialized);
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
-    const std::int64_t s = A1.size(1);
-    for (std::int64_t r = 0; r < n; ++r) {
-      rows[static_cast<std::size_t>(r)] = r;
-      const std::int64_t q = sel[static_cast<std::size_t>(r)];
-      a.view().select(0, 0).select(0, r).copy_(A1.select(0, q / s).select(0, q % s));
-    }
-    g.view().copy_(dO3);
-    tessel::detail::importance_grad_weight<float>(a.view(), rows, nh, g.view(), partial);
-  }
+  TensorView<float, 2> partial(out, Shape<2>{A1.size(2), dO3.size(2)});
+  tessel::detail::importance_grad_weight<T, float>(A1, sel, nh, dO3, partial);
 }
 
 // dA1 (this rank's) and dW1 (summed over all ranks in the fixed order), after validation.
@@ -168,12 +162,18 @@ void backward_into(const Communicator& comm, std::string_view fn, TensorView<con
                    TensorView<const T, 3> dO3, const std::vector<std::int64_t>& batch_counts, TensorView<T, 3> dA1,
                    TensorView<T, 2> dW1) {
   const auto t = static_cast<std::int64_t>(sel.size());
+  // dO3 is an input of both products: scanned once, when a route vote first needs it.
+  std::optional<bool> dO3_safe;
+  auto grad_output_safe = [&] {
+    if constexpr (std::is_same_v<T, bfloat16>)
+      if (!dO3_safe) dO3_safe = operand_dpbf16_safe(heads_of(dO3), nh, t, dO3.size(2));
+    return dO3_safe.value_or(true);
+  };
   run_on_agreed_route<T>(
       comm,
       [&] {
         if constexpr (std::is_same_v<T, bfloat16>)
-          return operand_dpbf16_safe(heads_of(dO3), nh, t, dO3.size(2)) &&
-                 operand_dpbf16_safe(matrix_of(W1), 1, W1.size(0), W1.size(1));
+          return grad_output_safe() && operand_dpbf16_safe(matrix_of(W1), 1, W1.size(0), W1.size(1));
         else return true;
       },
       [&] { tessel::detail::importance_grad_input<T>(W1, sel, nh, dO3, dA1); });
@@ -193,7 +193,17 @@ void backward_into(const Communicator& comm, std::string_view fn, TensorView<con
                          dO3.narrow(0, static_cast<std::int64_t>(r0), static_cast<std::int64_t>(r1 - r0)), out);
   };
   std::vector<float> total(comm.rank() == 0 || batch.offset == 0 ? static_cast<std::size_t>(h * e) : 0);
-  const int root = ordered_sum(comm, fn, batch_counts, h * e, leaf, total.data());
+  // One route for every chunk of every rank (see the top of this file): agreed over all
+  // ranks' dW1 inputs (their selected A1 rows and dO3), pinned while ordered_sum runs the leaves.
+  int root = -1;
+  run_on_agreed_route<T>(
+      comm,
+      [&] {
+        if constexpr (std::is_same_v<T, bfloat16>)
+          return grad_output_safe() && operand_dpbf16_safe(rows_of(A1, sel.data()), 1, t, h);
+        else return true;
+      },
+      [&] { root = ordered_sum(comm, fn, batch_counts, h * e, leaf, total.data()); }, Calls::several);
   if (root < 0) {  // an empty global batch: nothing selected anywhere
     for (std::int64_t i = 0; i < h; ++i)
       for (std::int64_t j = 0; j < e; ++j) dW1(i, j) = T{};

@@ -101,12 +101,15 @@ void importance_grad_input(TensorView<const T, 2> W1, std::span<const std::int64
   gemm(p);
 }
 
-// dW1: A3ᵀ · dO3 per head, with A3's rows gathered along the reduction axis.
-template <class T>
+// dW1: A3ᵀ · dO3 per head, with A3's rows gathered along the reduction axis. TC is T (the
+// sum rounded once) or, for float16/bfloat16, float: the engine's fp32 sum itself, unrounded,
+// for partial sums that a later reduction adds (distributed/data_parallel.hpp).
+template <class T, class TC = T>
 void importance_grad_weight(TensorView<const T, 3> A1, std::span<const std::int64_t> sel, std::int64_t nh,
-                            TensorView<const T, 3> dO3, TensorView<T, 2> dW1) {
+                            TensorView<const T, 3> dO3, TensorView<TC, 2> dW1) {
+  static_assert(is_output_type_for_v<T, TC>, "importance_grad_weight: dW1 must be T, or float");
   const std::int64_t hd = A1.size(2) / nh;
-  GemmProblem<T> p;
+  GemmProblem<T, TC> p;
   p.batch = nh;
   p.m = hd;
   p.n = dW1.size(1);
