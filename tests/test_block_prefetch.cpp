@@ -107,7 +107,9 @@ TEST_CASE("BlockPrefetch: A's lines, then B's, one per step", "[gemm][prefetch]"
   std::vector<float> a(256), b(256);
   Operand<const float> op_a{a.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
   Operand<const float> op_b{b.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
-  BlockPrefetch next{block_lines(op_a, 0, 0, 2, 0, 16), block_lines(op_b, 0, 0, 3, 0, 16)};
+  BlockPrefetch next;
+  next.a = block_lines(op_a, 0, 0, 2, 0, 16);
+  next.b = block_lines(op_b, 0, 0, 3, 0, 16);
   const auto a_lines = walk(next.a).size(), b_lines = walk(next.b).size();
   std::size_t steps = 0;
   while (!next.done()) {
@@ -118,4 +120,30 @@ TEST_CASE("BlockPrefetch: A's lines, then B's, one per step", "[gemm][prefetch]"
   CHECK(steps == a_lines + b_lines);
   next.step();  // a step with nothing left is harmless
   CHECK(next.done());
+}
+
+TEST_CASE("BlockPrefetch: the next panel at `rate` lines per step, beside the next k block's one", "[gemm][prefetch]") {
+  std::vector<float> p(64 * 16), a(256);
+  Operand<const float> op_p{p.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
+  Operand<const float> op_a{a.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
+  for (std::int64_t rate : {1, 3, 7}) {
+    BlockPrefetch next;
+    next.panel = block_lines(op_p, 0, 0, 64, 0, 16);
+    next.rate = rate;
+    next.a = block_lines(op_a, 0, 0, 4, 0, 16);
+    const auto panel_lines = static_cast<std::int64_t>(walk(next.panel).size());
+    const auto a_lines = static_cast<std::int64_t>(walk(next.a).size());
+    REQUIRE(panel_lines == 64);
+    std::int64_t steps = 0;
+    while (!next.done()) {
+      const auto panel_left = static_cast<std::int64_t>(walk(next.panel).size());
+      const auto a_left = static_cast<std::int64_t>(walk(next.a).size());
+      next.step();
+      ++steps;
+      CHECK(panel_left - static_cast<std::int64_t>(walk(next.panel).size()) == std::min(rate, panel_left));
+      CHECK(a_left - static_cast<std::int64_t>(walk(next.a).size()) == std::min<std::int64_t>(1, a_left));
+    }
+    INFO("rate " << rate);
+    CHECK(steps == std::max((panel_lines + rate - 1) / rate, a_lines));
+  }
 }

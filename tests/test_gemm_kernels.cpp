@@ -115,9 +115,28 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
   // Extensions: the same tile bits whatever else the kernel does meanwhile.
   if constexpr (K::features.prefetches_next_block) {
     Aligned c2(static_cast<std::size_t>(MR * ldc));
-    BlockPrefetch next{tessel::detail::block_lines(a, 0, 0, rows, 0, kc), tessel::detail::block_lines(b, 0, 0, kc, 0, cols)};
+    BlockPrefetch next;
+    next.a = tessel::detail::block_lines(a, 0, 0, rows, 0, kc);
+    next.b = tessel::detail::block_lines(b, 0, 0, kc, 0, cols);
     K::run(kc, ap.get(), bp.get(), c2.get(), ldc, false, &next);
     if constexpr (K::features.holds_thread_state) K::release_thread_state();
+    CHECK(std::memcmp(c2.get(), c.get(), sizeof(float) * MR * ldc) == 0);
+    // prefetch_steps(kc) is the number of step() calls a run makes (the driver spreads the
+    // next panel's lines over them): counted on a run of more lines than steps, one per step.
+    std::vector<float> lines(static_cast<std::size_t>(16 * (4 * kc + 64)));
+    const Operand<const float> many{lines.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
+    BlockPrefetch counted;
+    counted.panel = tessel::detail::block_lines(many, 0, 0, 4 * kc + 64, 0, 16);
+    counted.rate = 1;
+    const auto remaining = [](tessel::detail::LineRuns l) {
+      std::int64_t n = 0;
+      for (; !l.done(); ++n) l.next();
+      return n;
+    };
+    const std::int64_t before = remaining(counted.panel);
+    K::run(kc, ap.get(), bp.get(), c2.get(), ldc, false, &counted);
+    if constexpr (K::features.holds_thread_state) K::release_thread_state();
+    CHECK(before - remaining(counted.panel) == K::prefetch_steps(kc));
     CHECK(std::memcmp(c2.get(), c.get(), sizeof(float) * MR * ldc) == 0);
   }
   if constexpr (tessel::detail::spreads_stores_of<K, T>()) {

@@ -1,5 +1,5 @@
-// tessel/gemm/block_prefetch.hpp — the next k block's operand lines, fetched into L2 one
-// line at a time while the micro-kernel computes the current block.
+// tessel/gemm/block_prefetch.hpp — operand lines needed soon (the next A panel, the next k
+// block), fetched into L2 a few lines at a time while the micro-kernel computes.
 //
 // Why: with a long k (dW = A3ᵀ·dO has k = M) a work unit runs many k blocks, and each
 // block's A and B come from memory exactly once, read by the packing in runs of a few
@@ -8,6 +8,10 @@
 // good part of the time. Prefetched during the previous block's arithmetic, the packing finds
 // the lines in L2. The kernel issues one prefetch per step of its k loop: issued in a burst
 // between tiles, they fill the core's miss buffers and stall it much as the loads would.
+// The same holds for the next A panel of a block where few tiles use each panel (dA =
+// dO·W2ᵀ has n = one head's width: two AMX tiles): prefetched in one burst before the row of
+// tiles, its rows stalled the core on full miss buffers; spread over the row's k steps they
+// arrive while the tiles compute.
 #pragma once
 
 #include "../core/config.hpp"
@@ -69,13 +73,18 @@ LineRuns block_lines(const Operand<const T>& op, std::int64_t g, std::int64_t i,
   return l;
 }
 
-// The next k block of a unit: its A lines, then its B lines.
+// What a kernel prefetches while it computes: the next A panel of the k block (`rate` lines
+// per step, so that the whole panel arrives over the row of tiles that uses the current one),
+// and the unit's next k block, its A lines then its B lines (one line per step).
 struct BlockPrefetch {
+  LineRuns panel;
+  std::int64_t rate = 0;
   LineRuns a, b;
 
-  bool done() const { return a.done() && b.done(); }
-  // One line, if any is left: a kernel calls this once per step of its k loop.
+  bool done() const { return panel.done() && a.done() && b.done(); }
+  // A kernel calls this once per step of its k loop.
   TESSEL_ALWAYS_INLINE void step() {
+    for (std::int64_t r = 0; r < rate && !panel.done(); ++r) panel.next();
     if (!a.done())
       a.next();
     else if (!b.done())

@@ -193,8 +193,7 @@ class GemmCall {
       const float* const ap = a_block ? ablock + ir * kc : ablock;
       if (!a_block) {
         pack_a_panels(w.i0 + ir, rows, p0, kc, w.g, ablock);
-        if (ir + MR < mc)
-          prefetch_a(p_.a, w.g, w.i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc, plan_.a_prefetch_l2);
+        if (ir + MR < mc) prefetch_next_panel(un, next_block, w.i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc, last);
       }
       if (rejects_a(ap, kc)) return false;
       float* const strip = one_block ? un.cbuf : un.cbuf + ir * ldc;
@@ -213,13 +212,31 @@ class GemmCall {
         continue;
       }
       for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
-        tile(kc, ap, bp + jr * kc, strip + jr, accumulate, nullptr);
+        tile(kc, ap, bp + jr * kc, strip + jr, accumulate, next_block.done() ? nullptr : &next_block);
         const std::int64_t cols = std::min<std::int64_t>(NR, w.cols - jr);
         if (un.epi.active) apply_epilogue<I>(strip + jr, ldc, rows, cols, un.epi, ir, jr);
         store_rows<I>(strip + jr, ldc, rows, cols, crow, p_.c.cols, w.j0 + jr, p_.epilogue.beta, plan_.stream);
       }
     }
     return true;
+  }
+
+  // The next A panel's rows (i0 .. i0 + rows, k block at p0), fetched while the current
+  // panel's row of tiles computes: into L2 spread over the row's kernel steps when the
+  // kernel takes a BlockPrefetch on that row and the panel is large (block_prefetch.hpp),
+  // else in one burst now (into L1 when it is small).
+  void prefetch_next_panel(const Unit& un, BlockPrefetch& pf, std::int64_t i0, std::int64_t rows, std::int64_t p0,
+                           std::int64_t kc, bool last) const {
+    if constexpr (F.prefetches_next_block) {
+      if (plan_.a_prefetch_l2 && p_.a.cols.is_unit() && !(last && un.spread)) {
+        pf.panel = block_lines(p_.a, un.w.g, i0, rows, p0, kc);
+        const std::int64_t lines = rows * ((kc * static_cast<std::int64_t>(sizeof(T)) + 63) / 64 + 1);
+        const std::int64_t steps = std::max<std::int64_t>(1, un.nc_pad / NR * Kernel::prefetch_steps(kc));
+        pf.rate = (lines + steps - 1) / steps;
+        return;
+      }
+    }
+    prefetch_a(p_.a, un.w.g, i0, rows, p0, kc, plan_.a_prefetch_l2);
   }
 
   // The last k block of one MR-row strip with spread stores: each tile's results go to C

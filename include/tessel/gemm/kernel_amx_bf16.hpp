@@ -216,6 +216,9 @@ struct AmxBf16Kernel {
     return Panels::b_block_rejects(block, nc, kc);
   }
 
+  // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: two per group.
+  static constexpr std::int64_t prefetch_steps(std::int64_t kc) { return 2 * (((kc + 1) / 2 + kGroup - 1) / kGroup); }
+
   // Zeros the words past the last pair in the last group of every row of the A panels for
   // rows [0, mc) (panel ip at out + ip*kc). (kc >= 16 only: a shorter panel has one group of
   // exactly its pairs, padded by run().)

@@ -76,6 +76,9 @@ struct Avx512Kernel {
     }
   }
 
+  // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per two k.
+  static constexpr std::int64_t prefetch_steps(std::int64_t kc) { return kc / 2; }
+
   // The output types whose conversion fits the one spare register (see run_store).
   template <class TC>
   static constexpr bool spread_store = std::is_same_v<TC, float> || std::is_same_v<TC, float16>;

@@ -130,6 +130,9 @@ struct Avx512Bf16Kernel {
     write_tile<MR>(C, ldc, c, accumulate);
   }
 
+  // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per k pair.
+  static constexpr std::int64_t prefetch_steps(std::int64_t kc) { return (kc + 1) / 2; }
+
   // The tile on the packed pair panels; with `next`, one line of the unit's next k block is
   // prefetched per k pair.
   TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,

@@ -20,9 +20,10 @@
 //     order); the result depends on nothing but (kc, Ap, Bp), so not on the thread count.
 // Optional, each declared in `features` and then required (check_micro_kernel says which
 // member is missing):
-//   prefetches_next_block  run(..., accumulate, BlockPrefetch* next) also prefetches the
-//                          unit's next k block, one next->step() per step of its k loop
-//                          (next may be null); same result
+//   prefetches_next_block  run(..., accumulate, BlockPrefetch* next) also prefetches what
+//                          the driver asks (the next A panel, the unit's next k block), one
+//                          next->step() per step of its k loop (next may be null); same
+//                          result; prefetch_steps(kc): how many steps a run of depth kc takes
 //   spreads_stores         template <class TC> static constexpr bool spread_store (the output
 //                          types it can write), run_store<TC>(kc, Ap, Bp, C, ldc, accumulate,
 //                          const PendingTile<TC, MR>&): run() that also writes the pending
@@ -97,7 +98,9 @@ consteval bool check_micro_kernel() {
   if constexpr (f.prefetches_next_block)
     static_assert(requires(std::int64_t kc, const float* ap, float* c, BlockPrefetch* next) {
       K::run(kc, ap, ap, c, kc, false, next);
-    }, "micro-kernel: features.prefetches_next_block needs run(kc, Ap, Bp, C, ldc, accumulate, BlockPrefetch*)");
+      { K::prefetch_steps(kc) } -> std::same_as<std::int64_t>;
+    }, "micro-kernel: features.prefetches_next_block needs run(kc, Ap, Bp, C, ldc, accumulate, BlockPrefetch*) "
+       "and prefetch_steps(kc)");
   if constexpr (f.spreads_stores)
     static_assert(requires { { K::template spread_store<float> } -> std::convertible_to<bool>; },
                   "micro-kernel: features.spreads_stores needs template <class TC> spread_store, run_store<TC> and "

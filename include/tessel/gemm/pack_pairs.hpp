@@ -104,13 +104,6 @@ struct PairPanels {
       const std::int64_t grp = W == kGroup ? q / kGroup : 0;
       return panel + grp * (W * MR) + r * W + (q - grp * W);
     };
-    if (a.cols.is_unit() && a.rows.index == nullptr) {
-      // The driver prefetches the next panel; fetch the one after it too (A's rows are
-      // often pages apart, and one panel of compute is not always enough to hide that).
-      // Rows past the end of A are harmless here: a prefetch never faults.
-      const std::int64_t bytes = kc * 2;
-      for (std::int64_t r = mc + MR; r < mc + 2 * MR; ++r) prefetch_bytes(base + a.rows.offset(i0 + r) + p0, bytes);
-    }
     if (a.rows.is_unit() && !a.cols.is_unit()) return pack_a_k_major(base, a.cols, i0, mc, p0, kc, out);
     alignas(64) std::int64_t koff[kMaxKc];  // A's k offsets, when its columns are not unit-stride
     for (std::int64_t ip = 0; ip < mc; ip += MR) {
