@@ -72,6 +72,7 @@
 #endif
 #if defined(TESSEL_HAVE_TORCH)
 #include <torch/torch.h>
+#include <dlfcn.h>
 #endif
 
 namespace {
@@ -162,6 +163,13 @@ void set_threads(int n) {
 #endif
 #if defined(TESSEL_HAVE_TORCH)
   torch::set_num_threads(n);
+  // Debian's libtorch runs float32 matmuls through the system BLAS (OpenBLAS), whose thread
+  // pool follows neither torch nor OpenMP: left alone it used every core in the one-thread
+  // rows. Found at run time, as the BLAS is libtorch's dependency, not ours.
+  using SetBlasThreads = void (*)(int);
+  static const auto set_blas_threads =
+      reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set_blas_threads) set_blas_threads(n);
 #endif
 }
 
