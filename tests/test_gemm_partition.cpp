@@ -106,3 +106,30 @@ TEST_CASE("partition: the plan of a problem is the one the driver runs", "[gemm]
   CHECK_FALSE(runs_transposed<KernelConfig<ScalarKernel>>(p));
   CHECK(plan_for<KernelConfig<ScalarKernel>>(p, cpu, 4).shape.m == 64);
 }
+
+TEST_CASE("blocking: a longer k block where k then fits one block or the row is two tiles wide", "[gemm][partition]") {
+  tessel::CpuFeatures cpu;
+  cpu.l1d = 48 * 1024, cpu.l2 = 2 * 1024 * 1024;
+  // The AMX configuration's limits (gemm/paths.hpp): 32×32 tiles, kc from all of L1 at 4
+  // bytes per element (384 here), and up to two thirds of L1 at 2 bytes (512) when it pays.
+  const BlockLimits amx{.l1_share = 1, .l1_long_percent = 67, .long_panel_bytes = 2};
+  const auto blocks = [&](std::int64_t m, std::int64_t n, std::int64_t k) { return make_blocking(32, 32, amx, m, n, k, cpu); };
+  CHECK(blocks(512, 512, 512).k_blocks == 1);  // k fits 512: one block
+  CHECK(blocks(512, 512, 512).kc == 512);
+  CHECK(blocks(2048, 1024, 384).kc == 384);
+  const Blocking wide = blocks(2048, 1024, 1024);  // many tiles per A panel: the L1 sliver's kc
+  CHECK(wide.k_blocks == 3);
+  CHECK(wide.kc <= 384);
+  const Blocking narrow = blocks(2048, 64, 1024);  // two tiles per A panel: the longer block
+  CHECK(narrow.k_blocks == 2);
+  CHECK(narrow.kc == 512);
+  CHECK(blocks(2048, 96, 1024).k_blocks == 3);  // three tiles: the L1 sliver's kc again
+  // Without the longer block (every other configuration), nothing changes.
+  const BlockLimits plain{.l1_share = 1};
+  CHECK(make_blocking(32, 32, plain, 512, 512, 512, cpu).k_blocks == 2);
+  CHECK(make_blocking(32, 32, plain, 2048, 64, 1024, cpu).k_blocks == 3);
+  // A smaller L1 gives a shorter longer block (32 KiB: up to 336), never one below kc_max.
+  cpu.l1d = 32 * 1024;
+  CHECK(blocks(512, 512, 336).k_blocks == 1);
+  CHECK(blocks(512, 512, 512).k_blocks == 2);
+}

@@ -53,6 +53,12 @@ struct BlockLimits {
   std::int64_t mc_max = 2048;
   std::int64_t nc_max = 8192;
   int l1_share = 2;              // the A sliver takes 1/l1_share of L1
+  // A longer k block where the A sliver's residency across the row of tiles buys little: when
+  // the whole k then fits one block (no accumulator round trips through the fp32 block), or
+  // when the row is at most two tiles wide. Its sliver takes up to l1_long_percent % of L1
+  // (0: no longer block), at long_panel_bytes bytes per packed element.
+  int l1_long_percent = 0;
+  std::int64_t long_panel_bytes = 4;
 };
 
 // Block sizes for a kernel with an mr×nr register tile on a problem m×n×k.
@@ -66,6 +72,11 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimit
   // kc: the A sliver fills about half of L1.
   std::int64_t kc_max = std::clamp<std::int64_t>((l1 / lim.l1_share) / (mr * f) / 16 * 16, 32, std::min(lim.kc_max, kMaxKc));
   k = std::max<std::int64_t>(k, 1);
+  if (lim.l1_long_percent > 0) {
+    const std::int64_t kc_long = std::clamp<std::int64_t>(
+        l1 * lim.l1_long_percent / 100 / (mr * lim.long_panel_bytes) / 16 * 16, kc_max, std::min(lim.kc_max, kMaxKc));
+    if (k <= kc_long || n <= 2 * nr) kc_max = kc_long;
+  }
   b.k_blocks = (k + kc_max - 1) / kc_max;
   b.kc = b.k_blocks == 1 ? k : round_up((k + b.k_blocks - 1) / b.k_blocks, 16);  // an even split of k
   b.k_blocks = (k + b.kc - 1) / b.kc;
