@@ -3,7 +3,8 @@
 // BLIS's three blocking parameters, for one (kernel, problem). The driver runs the
 // micro-tiles of a block row by row (ir outer, jr inner), so:
 //   kc: the depth of a packed panel. The MR×kc sliver of A stays in L1 (about half of it)
-//       while the micro-kernel sweeps it across the whole B block.
+//       while the micro-kernel sweeps it across the whole B block (a configuration may allow
+//       a longer one where that residency buys little: BlockLimits::l1_long_percent).
 //   nc: columns of the packed B block, which stays in L2 (about half of it) and is
 //       streamed through once per MR rows.
 //   mc: rows of a work unit. With one k block (k <= kc, the multi-head case) every micro-
