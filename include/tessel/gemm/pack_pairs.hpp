@@ -24,7 +24,6 @@
 #include <type_traits>
 
 #include "../core/dtype.hpp"
-#include "../simd/prefetch.hpp"
 #include "../simd/target.hpp"
 #include "bf16_guard.hpp"
 #include "blocking.hpp"

@@ -166,16 +166,14 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_row32(const float* src, T* 
 }  // namespace isa_avx512
 
 namespace isa_avx512_bf16 {
-// A micro-tile of rows × 32 bfloat16 results (β = 0) with vcvtne2ps2bf16, row by row; a row
-// holding an fp32 denormal goes through round_to_bf16 instead (convert.hpp: store32).
+// A micro-tile of rows × 32 bfloat16 results (β = 0) with vcvtne2ps2bf16, row by row (a row
+// holding an fp32 denormal goes through round_to_bf16: convert.hpp's from_float32s);
+// streaming where a row is 64-byte aligned.
 TESSEL_TARGET_AVX512_BF16 inline void store_tile32(const float* buf, std::int64_t ldc, std::int64_t rows,
                                                    bfloat16* const* row, std::int64_t j0, bool stream) {
   for (std::int64_t r = 0; r < rows; ++r) {
-    const float* src = buf + r * ldc;
     bfloat16* dst = row[r] + j0;
-    const bool nt = stream && reinterpret_cast<std::uintptr_t>(dst) % 64 == 0;
-    if (!store32(dst, _mm512_loadu_ps(src), _mm512_loadu_ps(src + 16), nt))
-      isa_avx512::store_row32(src, dst, 32, 0.0f, stream);
+    from_float32s(buf + r * ldc, dst, 32, stream && reinterpret_cast<std::uintptr_t>(dst) % 64 == 0);
   }
 }
 }  // namespace isa_avx512_bf16
