@@ -8,7 +8,8 @@
 //   * accumulate: C += A·B on a C holding other values;
 //   * the declared extensions keep the contract (kernel_contract.hpp): run with a next-block
 //     prefetch gives the same bits; run_store gives the same tile bits as run and writes the
-//     pending tile exactly (each lane converted once; masked lanes untouched).
+//     pending tile exactly (each lane converted once; masked lanes untouched); run_output
+//     writes what the store would make of run's sums, bit for bit, and nothing else.
 #include <catch2/catch.hpp>
 
 #include <tessel/gemm/gemm.hpp>
@@ -62,6 +63,39 @@ template <class K, class T>
 void pack_b(const Operand<const T>& b, std::int64_t cols, std::int64_t kc, float* out) {
   if constexpr (K::features.own_panels) K::template pack_b<T>(b, 0, 0, kc, 0, cols, out);
   else tessel::detail::pack_b<K::isa, K::NR>(b, 0, 0, kc, 0, cols, out);
+}
+
+// run_output (features.writes_output) against run: every output element the store's rounding
+// of run's fp32 sum, bit for bit, the columns beside the tile untouched, from rows that are
+// 64-byte aligned or not, streaming or not.
+template <class K, class TC>
+void check_run_output(std::int64_t kc, const float* ap, const float* bp, const float* c, std::int64_t ldc) {
+  if constexpr (tessel::detail::writes_output_of<K, TC>()) {
+    constexpr int MR = K::MR, NR = K::NR;
+    constexpr std::int64_t ld = 2 * NR + 64 / sizeof(TC);  // whole 64-byte lines per row
+    const TC sentinel = tessel::from_float<TC>(-5.0f);
+    for (std::int64_t j0 : {std::int64_t(64 / sizeof(TC)), std::int64_t(64 / sizeof(TC)) + 1})
+      for (bool stream : {false, true}) {
+        std::unique_ptr<TC, decltype(&std::free)> buf(static_cast<TC*>(std::aligned_alloc(64, MR * ld * sizeof(TC))),
+                                                      &std::free);
+        std::fill(buf.get(), buf.get() + MR * ld, sentinel);
+        TC* row[MR];
+        for (int i = 0; i < MR; ++i) row[i] = buf.get() + i * ld;
+        K::template run_output<TC>(kc, ap, bp, tessel::detail::OutputTile<TC, MR>{row, j0, stream});
+        tessel::detail::streaming_store_fence();
+        std::int64_t wrong = 0, touched = 0;
+        for (int i = 0; i < MR; ++i)
+          for (std::int64_t x = 0; x < ld; ++x) {
+            const TC got = buf.get()[i * ld + x];
+            const bool in_tile = x >= j0 && x < j0 + NR;
+            const TC want = in_tile ? tessel::from_float<TC>(c[i * ldc + (x - j0)]) : sentinel;
+            (in_tile ? wrong : touched) += std::memcmp(&got, &want, sizeof(TC)) != 0;
+          }
+        INFO("run_output to " << tessel::dtype_name<TC>() << " kc " << kc << " column " << j0 << " stream " << stream);
+        CHECK(wrong == 0);
+        CHECK(touched == 0);
+      }
+  }
 }
 
 // One tile of Config's kernel for depth kc, rows × cols of it real (the rest padding).
@@ -163,6 +197,34 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
       }
     CHECK(wrong == 0);
   }
+  check_run_output<K, T>(kc, ap.get(), bp.get(), c.get(), ldc);
+  check_run_output<K, float>(kc, ap.get(), bp.get(), c.get(), ldc);
+}
+
+// Sums below fp32's normal range (inputs near 2^-70, so products near 2^-140: the FMA
+// kernels keep them as denormals, vdpbf16ps flushes them to zero): run_output still writes
+// exactly what the store makes of run's sums.
+template <class Config, class T>
+void check_tiny_sums(std::uint32_t seed) {
+  using K = typename Config::Kernel;
+  constexpr int MR = K::MR, NR = K::NR;
+  const std::int64_t kc = 24;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(0.5f, 1.0f);
+  std::vector<T> A(static_cast<std::size_t>(MR * kc)), B(static_cast<std::size_t>(kc * NR));
+  for (auto& v : A) v = tessel::from_float<T>(std::ldexp(dist(rng), -70));
+  for (auto& v : B) v = tessel::from_float<T>(std::ldexp(dist(rng), -70));
+  const Operand<const T> a{A.data(), Axis::strided(0), Axis::strided(kc), Axis::strided(1)};
+  const Operand<const T> b{B.data(), Axis::strided(0), Axis::strided(NR), Axis::strided(1)};
+  Aligned ap(static_cast<std::size_t>(MR * kc)), bp(static_cast<std::size_t>(NR * kc));
+  pack_a<K>(a, MR, kc, ap.get());
+  pack_b<K>(b, NR, kc, bp.get());
+  const std::int64_t ldc = NR + 16;
+  Aligned c(static_cast<std::size_t>(MR * ldc));
+  K::run(kc, ap.get(), bp.get(), c.get(), ldc, false);
+  if constexpr (K::features.holds_thread_state) K::release_thread_state();
+  check_run_output<K, T>(kc, ap.get(), bp.get(), c.get(), ldc);
+  check_run_output<K, float>(kc, ap.get(), bp.get(), c.get(), ldc);
 }
 
 template <class Config, class T>
@@ -172,6 +234,7 @@ void check_kernel() {
   for (std::int64_t kc : {1, 2, 3, 4, 7, 15, 16, 17, 31, 32, 33, 64, 100}) check_tile<Config, T>(kc, K::MR, K::NR, seed++);
   check_tile<Config, T>(9, K::MR - 1, K::NR - 3, seed++);  // edge tiles: padded rows and columns
   check_tile<Config, T>(40, 1, 1, seed++);
+  check_tiny_sums<Config, T>(seed++);
 }
 
 template <class T>

@@ -8,9 +8,11 @@
 //     GemmCall::macro_kernel    per k block: ir over MR-row panels of A (each packed right
 //                               before its row of tiles, the next one prefetched), jr over
 //                               NR-column panels of B, the micro-kernel per tile
-//     GemmCall::finish_tile     on the last k block: the epilogue and the store of each tile
+//                               on the last k block: the epilogue and the store of each tile
 //                               (gemm/store.hpp), or its hand-over to a kernel that writes it
-//                               while computing the next (spread stores)
+//     GemmCall::spread_strip      while computing the next (spread stores), or
+//     GemmCall::direct_strip      from its registers (one k block, nothing between the sums and
+//                               the rounding)
 //
 // Threads (OpenMP) take whole units, so every C element is computed by one thread in one
 // fixed order: results are bit-identical for any thread count. C is written exactly once and
@@ -78,6 +80,7 @@ class GemmCall {
   static constexpr Isa I = Kernel::isa;
   static constexpr KernelFeatures F = Kernel::features;
   static constexpr bool kSpread = spreads_stores_of<Kernel, TC>();
+  static constexpr bool kDirect = writes_output_of<Kernel, TC>();
 
  public:
   // checked (a kernel with features.checks_panels): every packed panel is checked, and the
@@ -105,6 +108,7 @@ class GemmCall {
     float* cbuf = nullptr;  // the fp32 block (several k blocks) or one MR-row strip (one)
     EpilogueBlock epi;
     bool spread = false;    // tiles go to C through the kernel's run_store
+    bool direct = false;    // whole tiles go to C from the kernel's registers (run_output)
     PendingTile<TC, MR> pending;
   };
 
@@ -125,7 +129,11 @@ class GemmCall {
     const std::int64_t block_floats = (bk.k_blocks == 1 ? MR : un.mc_pad) * ldc;
     un.cbuf = ws.c.floats(16 + block_floats + epilogue_floats(mc, nc)) + 16;
     un.epi = prepare_epilogue(p_.epilogue, un.w.i0, mc, un.w.j0, nc, un.cbuf + block_floats);
-    un.spread = kSpread && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
+    // One k block and nothing between the sums and the rounding: whole tiles go from the
+    // kernel's registers to C, without the round trip through the strip buffer that spread
+    // stores make (their reload and conversion cost more than the burst of stores saves).
+    un.direct = kDirect && bk.k_blocks == 1 && p_.c.cols.is_unit() && !p_.epilogue.reads_c() && !un.epi.active;
+    un.spread = kSpread && !un.direct && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
     // B's column block is packed once for all k when it is small enough (keep_b), at offset
     // p0·nc_pad for the k block at p0, and kept for the thread's next units.
     const bool keep_b = plan_.keep_b;
@@ -204,6 +212,12 @@ class GemmCall {
       }
       TC* crow[MR];
       c_rows(un, ir, rows, crow);
+      if constexpr (kDirect) {
+        if (un.direct) {
+          direct_strip(un, kc, ap, bp, strip, rows, crow, next_block);
+          continue;
+        }
+      }
       if (un.spread) {
         // (Spread stores address C's rows from the unit's first column; C's columns are
         // unit-stride here, so that is column j0 of each row.)
@@ -249,6 +263,24 @@ class GemmCall {
       const std::int64_t avail = std::min<std::int64_t>(un.w.cols, jr + NR);
       if (un.epi.active) apply_epilogue<I>(strip + jr, plan_.ldc, rows, avail - jr, un.epi, ir, jr);
       out.tile_done(un.pending, strip, plan_.ldc, avail, jr + NR >= un.nc_pad);
+    }
+  }
+
+  // The only k block of one MR-row strip with direct stores: whole tiles by run_output, edge
+  // tiles (fewer rows or columns) through the strip buffer and the store.
+  void direct_strip(const Unit& un, std::int64_t kc, const float* ap, const float* bp, float* strip, std::int64_t rows,
+                    TC* const* crow, BlockPrefetch& next) {
+    for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
+      BlockPrefetch* const pf = next.done() ? nullptr : &next;
+      const std::int64_t cols = std::min<std::int64_t>(NR, un.w.cols - jr);
+      if (rows == MR && cols == NR) {
+        const OutputTile<TC, MR> out{crow, un.w.j0 + jr, plan_.stream};
+        if constexpr (F.prefetches_next_block) Kernel::template run_output<TC>(kc, ap, bp + jr * kc, out, pf);
+        else Kernel::template run_output<TC>(kc, ap, bp + jr * kc, out);
+        continue;
+      }
+      tile(kc, ap, bp + jr * kc, strip + jr, false, pf);
+      store_rows<I>(strip + jr, plan_.ldc, rows, cols, crow, p_.c.cols, un.w.j0 + jr, 0.0f, plan_.stream);
     }
   }
 

@@ -8,7 +8,8 @@
 // Rapids sustain, and 28 independent chains hide the 4-cycle FMA latency on either core.
 //
 // run_store: the same tile, while the previous finished tile (a PendingTile: fp32 rows in
-// the driver's buffer, gemm/store.hpp) is written to C one 16-value vector every two k steps. Stored in one
+// the driver's buffer, gemm/store.hpp) is written to C one row (two 16-value vectors, as a rule)
+// every four k steps. Stored in one
 // burst after the tile, C's 28 cache lines (which miss every cache when C is large) fill
 // the store queue and stall the core for a good part of the tile's time; spread over the
 // next tile's arithmetic they drain while the FMAs run. One spare zmm carries the store.
@@ -62,6 +63,7 @@ struct Avx512Kernel {
   // pack.hpp packs an A contiguous along m a block at a time on this path (pack_lines).
   static constexpr KernelFeatures features{.prefetches_next_block = true,
                                            .spreads_stores = true,
+                                           .writes_output = true,
                                            .packs_a_block_of_lines = true};
 
   // One k step of the tile: c[i][:] += A[i, p] * B[p, :] (A broadcast, B two vectors).
@@ -90,7 +92,7 @@ struct Avx512Kernel {
   }
 
   // run(kc, Ap, Bp, C, ldc, accumulate), writing all of `pending` to the output meanwhile,
-  // one vector every two k steps (its source may be this call's C: it is read before C is
+  // one row every four k steps (its source may be this call's C: it is read before C is
   // written).
   template <class TC>
   TESSEL_TARGET_AVX512 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
@@ -99,22 +101,25 @@ struct Avx512Kernel {
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-    isa_avx512::PendingCursor<TC, MR> out(pending);
+    PendingRows out(pending);
+    int r;
     std::int64_t p = 0;
-    for (; p + 2 <= kc; p += 2) {
-#pragma GCC unroll 2
-      for (int u = 0; u < 2; ++u) fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
-      out.store_next();
+    for (; p + 4 <= kc; p += 4) {
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
+      if (out.next(r)) isa_avx512::store_pending_row(pending, r);
     }
-    if (p < kc) fma_step(c, Ap + p * MR, Bp + p * NR);
-    out.store_rest();
+    for (; p < kc; ++p) fma_step(c, Ap + p * MR, Bp + p * NR);
+    while (out.next(r)) isa_avx512::store_pending_row(pending, r);
     write_tile<MR>(C, ldc, c, accumulate);
   }
 
-  // With `next`, one line of the unit's next k block is prefetched per two k steps
-  // (gemm/block_prefetch.hpp).
-  TESSEL_TARGET_AVX512 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                       std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
+  // The tile, to the fp32 buffer C (out == nullptr) or to the output; with `next`, one line of
+  // the unit's next k block is prefetched per two k steps (gemm/block_prefetch.hpp).
+  template <class TC>
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
+                                                                float* C, std::int64_t ldc, bool accumulate,
+                                                                const OutputTile<TC, MR>* out, BlockPrefetch* next) {
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
@@ -126,7 +131,25 @@ struct Avx512Kernel {
       if (next) next->step();
     }
     if (p < kc) fma_step(c, Ap + p * MR, Bp + p * NR);
-    write_tile<MR>(C, ldc, c, accumulate);
+    if (out == nullptr) return write_tile<MR>(C, ldc, c, accumulate);
+    isa_avx512::store_register_tile(*out, c);
+  }
+
+  TESSEL_TARGET_AVX512 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                       std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
+    compute<float>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
+  }
+
+  // Output types run_output can write (with the store's conversions, whatever the fp32 values).
+  template <class TC>
+  static constexpr bool output_store = std::is_same_v<TC, float> || std::is_same_v<TC, float16>;
+
+  // run() of a whole tile, the sums written to the output (kernel_contract.hpp: writes_output).
+  template <class TC>
+  TESSEL_TARGET_AVX512 static void run_output(std::int64_t kc, const float* Ap, const float* Bp,
+                                              const OutputTile<TC, MR>& out, BlockPrefetch* next = nullptr) {
+    static_assert(output_store<TC>);
+    compute<TC>(kc, Ap, Bp, nullptr, 0, false, &out, next);
   }
 };
 

@@ -51,6 +51,7 @@ struct Avx512Bf16Kernel {
   // packing dO as B rows, in spite of the 14-row tiles' padding of m = 64.
   static constexpr KernelFeatures features{.prefetches_next_block = true,
                                            .spreads_stores = true,
+                                           .writes_output = true,
                                            .own_panels = true,
                                            .packs_a_block_of_lines = true,
                                            .checks_panels = true,
@@ -77,28 +78,46 @@ struct Avx512Bf16Kernel {
 
   // Writes all of a pending tile now (the driver's last tile of a unit).
   template <class TC>
-  TESSEL_TARGET_AVX512 static void flush(const PendingTile<TC, MR>& pt) {
-    isa_avx512::flush_pending(pt);
+  TESSEL_TARGET_AVX512_BF16 static void flush(const PendingTile<TC, MR>& pt) {
+    for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r) store_pending_row(pt, r);
   }
 
-  // One k pair's share of the pending vectors: one, or two while `extra` says so.
+  // Row r of a pending tile to the output: bfloat16 with vcvtneps2bf16 (this kernel's CPUs
+  // have it), fp32 as it is.
   template <class TC>
-  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void store_slot(isa_avx512::PendingCursor<TC, MR>& out,
-                                                                   std::int64_t& extra) {
-    out.store_next();
-    if (extra > 0 && out.more()) {
+  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void store_pending_row(const PendingTile<TC, MR>& pt, int r) {
+    if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_pending_row(pt, r);
+    else isa_avx512::store_pending_row(pt, r);
+  }
+
+  // Two k pairs' share of the pending rows: one, or two while `extra` says so.
+  template <class TC>
+  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void store_slot(const PendingTile<TC, MR>& pt, PendingRows& out,
+                                                                        std::int64_t& extra) {
+    int r;
+    if (out.next(r)) store_pending_row(pt, r);
+    if (extra > 0 && out.next(r)) {
       --extra;
-      out.store_next();
+      store_pending_row(pt, r);
     }
   }
 
-  // The tile, and with a pending tile its vectors written meanwhile: one per k pair (two
-  // while more vectors than pairs are left; a vector per 28 vdpbf16ps keeps C's cache-line
+  // Where compute() puts the finished tile: the fp32 buffer (the contract's C), or the output.
+  template <class TC>
+  struct Dest {
+    float* C = nullptr;
+    std::int64_t ldc = 0;
+    bool accumulate = false;
+    const OutputTile<TC, MR>* out = nullptr;  // set: the output
+  };
+
+  // The tile, and with a pending tile its rows written meanwhile: one per two k pairs (two
+  // while more rows than pair-pairs are left; a row per 56 vdpbf16ps keeps C's cache-line
   // misses draining behind the arithmetic), what is left after the last pair in one burst,
   // all before this tile is written (the pending source may be this call's C).
   template <class TC>
   TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
-                                                                     float* C, std::int64_t ldc, bool accumulate,
+                                                                     const Dest<TC>& dest,
                                                                      const PendingTile<TC, MR>& pending,
                                                                      BlockPrefetch* next) {
     const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
@@ -107,27 +126,31 @@ struct Avx512Bf16Kernel {
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-    isa_avx512::PendingCursor<TC, MR> out(pending);
-    std::int64_t extra = out.count() - pairs;  // k pairs that store two vectors
+    PendingRows out(pending);
+    std::int64_t extra = out.count() - pairs / 2;  // slots that store two rows
     if (kc >= kGroup) {
       const std::uint32_t* b = B;
       for (std::int64_t q0 = 0; q0 < pairs; q0 += kGroup, A += kGroup * MR) {
         const std::uint32_t* const bend = b + std::min(kGroup, pairs - q0) * NR;
         for (const std::uint32_t* a = A; b < bend; b += NR, ++a) {
           dp_step(c, a, kGroup, b);
-          store_slot(out, extra);
+          if ((a - A) % 2 != 0) store_slot(pending, out, extra);  // groups hold an even number of pairs
           if (next) next->step();
         }
       }
     } else {
       for (std::int64_t u = 0; u < pairs; ++u) {
         dp_step(c, A + u, pairs, B + u * NR);
-        store_slot(out, extra);
+        if (u % 2 != 0) store_slot(pending, out, extra);
         if (next) next->step();
       }
     }
-    out.store_rest();
-    write_tile<MR>(C, ldc, c, accumulate);
+    for (int r; out.next(r);) store_pending_row(pending, r);
+    if (dest.out == nullptr) return write_tile<MR>(dest.C, dest.ldc, c, dest.accumulate);
+    // vdpbf16ps flushes denormal results to zero, so no sum here is an fp32 denormal and
+    // vcvtne2ps2bf16 rounds all of them as the store does.
+    if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_register_tile_normal(*dest.out, c);
+    else isa_avx512::store_register_tile(*dest.out, c);
   }
 
   // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per k pair.
@@ -138,7 +161,20 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                             std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
     const PendingTile<bfloat16, MR> none;  // nv == 0: nothing to store
-    compute<bfloat16>(kc, Ap, Bp, C, ldc, accumulate, none, next);
+    compute<bfloat16>(kc, Ap, Bp, Dest<bfloat16>{C, ldc, accumulate}, none, next);
+  }
+
+  // Output types run_output can write: bfloat16 and fp32.
+  template <class TC>
+  static constexpr bool output_store = std::is_same_v<TC, bfloat16> || std::is_same_v<TC, float>;
+
+  // run() of a whole tile, the sums written to the output (kernel_contract.hpp: writes_output).
+  template <class TC>
+  TESSEL_TARGET_AVX512_BF16 static void run_output(std::int64_t kc, const float* Ap, const float* Bp,
+                                                   const OutputTile<TC, MR>& out, BlockPrefetch* next = nullptr) {
+    static_assert(output_store<TC>);
+    const PendingTile<TC, MR> none;
+    compute<TC>(kc, Ap, Bp, Dest<TC>{.out = &out}, none, next);
   }
 
   // run(), writing all of `pending` to the output meanwhile.
@@ -146,7 +182,7 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512_BF16 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                                   std::int64_t ldc, bool accumulate, const PendingTile<TC, MR>& pending) {
     static_assert(spread_store<TC>);
-    compute<TC>(kc, Ap, Bp, C, ldc, accumulate, pending, nullptr);
+    compute<TC>(kc, Ap, Bp, Dest<TC>{C, ldc, accumulate}, pending, nullptr);
   }
 
   // The pair panels (gemm/pack_pairs.hpp) and their check for tiny values.

@@ -29,6 +29,14 @@
 //                          const PendingTile<TC, MR>&): run() that also writes the pending
 //                          tile to the output meanwhile (reading it before writing C, which
 //                          may be its source), and flush<TC>(pending)
+//   writes_output          template <class TC> static constexpr bool output_store (the output
+//                          types it can write) and run_output<TC>(kc, Ap, Bp, const
+//                          OutputTile<TC, MR>&, BlockPrefetch* next): run() of a whole tile
+//                          (accumulate == false) whose sums go from its registers straight to
+//                          the output, row[i][j0 + j] = TC(sum) for i < MR, j < NR, rounded
+//                          exactly as the store would round them; the driver calls it only for
+//                          tiles with nothing between the sum and the rounding (one k block,
+//                          β = 0, no epilogue) and all MR×NR of them inside C
 //   own_panels             template <class T> pack_a(a, g, i0, mc, p0, kc, out) and
 //                          pack_b(b, g, p0, kc, j0, nc, out) with pack.hpp's signatures: its
 //                          own panel format, in the workspace's float buffers (at most one
@@ -65,6 +73,7 @@ namespace detail {
 struct KernelFeatures {
   bool prefetches_next_block = false;
   bool spreads_stores = false;
+  bool writes_output = false;
   bool own_panels = false;
   bool packs_a_block_of_lines = false;
   bool checks_panels = false;
@@ -105,6 +114,9 @@ consteval bool check_micro_kernel() {
     static_assert(requires { { K::template spread_store<float> } -> std::convertible_to<bool>; },
                   "micro-kernel: features.spreads_stores needs template <class TC> spread_store, run_store<TC> and "
                   "flush<TC>");
+  if constexpr (f.writes_output)
+    static_assert(requires { { K::template output_store<float> } -> std::convertible_to<bool>; },
+                  "micro-kernel: features.writes_output needs template <class TC> output_store and run_output<TC>");
   if constexpr (f.own_panels)
     static_assert(requires { &K::template pack_a<T>; &K::template pack_b<T>; },
                   "micro-kernel: features.own_panels needs template <class T> pack_a and pack_b");
@@ -136,6 +148,13 @@ struct KernelStateScope {
     if constexpr (K::features.holds_thread_state) K::release_thread_state();
   }
 };
+
+// Whether K writes whole tiles of type TC from its registers (its declared output_store<TC>).
+template <class K, class TC>
+consteval bool writes_output_of() {
+  if constexpr (K::features.writes_output) return K::template output_store<TC>;
+  else return false;
+}
 
 // Whether K writes outputs of type TC while computing (its declared spread_store<TC>).
 template <class K, class TC>

@@ -7,8 +7,10 @@
 //   apply_epilogue     v = α·acc + bias on the fp32 block, in place, right after the kernel
 //                      wrote a tile (while it is in L1); nothing when there is neither
 //   store_rows         fp32 rows (a tile, a strip) to C: + β·C, one rounding, streaming
-//   PendingTile, store_pending, flush_pending, PendingCursor, SpreadStrip
+//   PendingTile, store_pending_row, flush_pending, PendingRows, SpreadStrip
 //                      tiles a kernel writes to C while it computes the next (run_store)
+//   OutputTile, store_register_tile
+//                      a kernel's finished tile from its registers to C (run_output)
 // So a bias costs one pass over tiles in L1, keeps spread and streaming stores (it never
 // reads C), and a call without one runs exactly the code it ran before it existed.
 #pragma once
@@ -269,52 +271,132 @@ struct PendingTile {
   bool stream = false;
 };
 
+// ---- register tiles straight to C ------------------------------------------------------------
+
+// Where a kernel's run_output writes a whole MR×32 tile: C's rows (at column 0, C's columns
+// unit-stride) from column j0 on, non-temporally where `stream` and a row's address allow.
+template <class T, int MR>
+struct OutputTile {
+  T* const* row = nullptr;
+  std::int64_t j0 = 0;
+  bool stream = false;
+};
+
 #if defined(TESSEL_HAVE_X86_TARGETS)
 namespace isa_avx512 {
-// Vector q of row r of a pending tile: fp32 from the driver's buffer, converted to T with
-// store16's rounding (round to nearest even, NaN made quiet), masked by head and tail.
+// 64 bytes to p: non-temporally when stream and p is 64-byte aligned.
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store64(void* p, __m512i v, bool stream) {
+  if (stream && reinterpret_cast<std::uintptr_t>(p) % 64 == 0) _mm512_stream_si512(static_cast<__m512i*>(p), v);
+  else _mm512_storeu_si512(p, v);
+}
+// An MR×32 fp32 tile in registers to float or float16 outputs, rounded as store16 rounds.
 template <class T, int MR>
-TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending(const PendingTile<T, MR>& pt, int r, int q) {
-  const auto m = static_cast<__mmask16>((q == 0 ? pt.head : 0xffff) & (q == pt.nv - 1 ? pt.tail : 0xffff));
-  const __m512 v = _mm512_maskz_loadu_ps(m, pt.src + r * pt.ld + 16 * q);
-  store16(pt.dst[r] + 16 * q, v, m, pt.stream);
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_register_tile(const OutputTile<T, MR>& out,
+                                                                   const __m512 (&c)[MR][2]) {
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; ++i) {
+    T* const p = out.row[i] + out.j0;
+    if constexpr (std::is_same_v<T, float>) {
+      store64(p, _mm512_castps_si512(c[i][0]), out.stream);
+      store64(p + 16, _mm512_castps_si512(c[i][1]), out.stream);
+    } else {
+      static_assert(dtype_of<T> == DType::float16);
+      constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+      const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(c[i][0], kRound)),
+                                           _mm512_cvtps_ph(c[i][1], kRound), 1);
+      store64(p, h, out.stream);
+    }
+  }
+}
+}  // namespace isa_avx512
+namespace isa_avx512_bf16 {
+// An MR×32 fp32 tile in registers to bfloat16 outputs with vcvtne2ps2bf16, which rounds as
+// round_to_bf16 does for every value but an fp32 denormal: only for tiles that cannot hold
+// one (the vdpbf16ps kernel's, whose instruction flushes denormal results to zero).
+template <int MR>
+TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void store_register_tile_normal(const OutputTile<bfloat16, MR>& out,
+                                                                               const __m512 (&c)[MR][2]) {
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; ++i)
+    isa_avx512::store64(out.row[i] + out.j0, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(c[i][1], c[i][0])),
+                        out.stream);
+}
+}  // namespace isa_avx512_bf16
+#endif
+
+// The mask of vector q of a pending tile's rows.
+template <class T, int MR>
+TESSEL_ALWAYS_INLINE unsigned pending_mask(const PendingTile<T, MR>& pt, int q) {
+  return (q == 0 ? pt.head : 0xffffu) & (q == pt.nv - 1 ? pt.tail : 0xffffu);
+}
+
+#if defined(TESSEL_HAVE_X86_TARGETS)
+namespace isa_avx512 {
+// Row r of a pending tile, all its vectors: fp32 from the driver's buffer, converted to T
+// with store16's rounding (round to nearest even, NaN made quiet), masked by head and tail.
+template <class T, int MR>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending_row(const PendingTile<T, MR>& pt, int r) {
+  const float* const src = pt.src + r * pt.ld;
+  T* const dst = pt.dst[r];
+  for (int q = 0; q < pt.nv; ++q) {
+    const auto m = static_cast<__mmask16>(pending_mask(pt, q));
+    const __m512 v = m == 0xffff ? _mm512_loadu_ps(src + 16 * q) : _mm512_maskz_loadu_ps(m, src + 16 * q);
+    store16(dst + 16 * q, v, m, pt.stream);
+  }
 }
 // Writes all of a pending tile now.
 template <class T, int MR>
 TESSEL_TARGET_AVX512 void flush_pending(const PendingTile<T, MR>& pt) {
-  for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r)
-    for (int q = 0; q < pt.nv; ++q) store_pending(pt, r, q);
+  for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r) store_pending_row(pt, r);
 }
+}  // namespace isa_avx512
 
-// A kernel's walk over a pending tile's vectors, row by row, storing them one at a time
-// between its k steps (run_store).
-template <class T, int MR>
-class PendingCursor {
- public:
-  explicit PendingCursor(const PendingTile<T, MR>& pt) : pt_(pt), rows_(pt.nv > 0 ? pt.rows : 0) {}
-  // The vectors in all.
-  int count() const { return rows_ * pt_.nv; }
-  bool more() const { return r_ < rows_; }
-  // Stores the next vector, if any.
-  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_next() {
-    if (r_ < rows_) {
-      store_pending(pt_, r_, q_);
-      if (++q_ == pt_.nv) q_ = 0, ++r_;
+namespace isa_avx512_bf16 {
+// store_pending_row for bfloat16 outputs with vcvtneps2bf16: store32's rounding (round_to_bf16's
+// for every input but an fp32 denormal, which goes through store16 instead) in one
+// instruction where round_to_bf16 takes about a dozen, issued between the pair kernel's
+// vdpbf16ps.
+template <int MR>
+TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void store_pending_row(const PendingTile<bfloat16, MR>& pt, int r) {
+  constexpr int kDenormal = 0x20;  // vfpclassps category: denormal
+  const float* const src = pt.src + r * pt.ld;
+  bfloat16* const dst = pt.dst[r];
+  for (int q = 0; q < pt.nv; ++q) {
+    const auto m = static_cast<__mmask16>(pending_mask(pt, q));
+    const __m512 v = m == 0xffff ? _mm512_loadu_ps(src + 16 * q) : _mm512_maskz_loadu_ps(m, src + 16 * q);
+    if (_mm512_fpclass_ps_mask(v, kDenormal) != 0) {
+      isa_avx512::store16(dst + 16 * q, v, m, pt.stream);
+      continue;
     }
+    const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
+    auto* const d = reinterpret_cast<__m256i*>(dst + 16 * q);
+    if (m == 0xffff) pt.stream ? _mm256_stream_si256(d, h) : _mm256_storeu_si256(d, h);
+    else _mm256_mask_storeu_epi16(d, m, h);
   }
-  // Stores what is left.
-  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_rest() {
-    for (; r_ < rows_; ++r_, q_ = 0)
-      for (; q_ < pt_.nv; ++q_) store_pending(pt_, r_, q_);
+}
+}  // namespace isa_avx512_bf16
+#endif
+
+// A kernel's walk over a pending tile's rows, for storing them one at a time between its k
+// steps (run_store): next() names the row to store (the kernel stores it with its path's
+// store_pending_row).
+class PendingRows {
+ public:
+  template <class T, int MR>
+  explicit PendingRows(const PendingTile<T, MR>& pt) : rows_(pt.nv > 0 ? pt.rows : 0) {}
+  int count() const { return rows_; }
+  bool more() const { return r_ < rows_; }
+  // The next row, if any is left (false: none), and moves past it.
+  TESSEL_ALWAYS_INLINE bool next(int& r) {
+    if (r_ >= rows_) return false;
+    r = r_++;
+    return true;
   }
 
  private:
-  const PendingTile<T, MR>& pt_;
   const int rows_;
-  int r_ = 0, q_ = 0;
+  int r_ = 0;
 };
-}  // namespace isa_avx512
-#endif
 
 // The tiles of one MR-row strip on their way to C through a kernel's run_store: the whole
 // 16-value vectors of the strip's finished columns become the next pending tile, aligned in C

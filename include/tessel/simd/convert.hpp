@@ -206,7 +206,7 @@ TESSEL_TARGET_AVX512 inline __m256i round_to_bf16(__m512 v) {
 template <class T>
 TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool stream) {
   if constexpr (std::is_same_v<T, float>) {
-    if (stream && m == 0xffff) _mm512_stream_ps(p, v);
+    if (m == 0xffff) stream ? _mm512_stream_ps(p, v) : _mm512_storeu_ps(p, v);
     else _mm512_mask_storeu_ps(p, m, v);
   } else {
     __m256i h;
@@ -216,7 +216,7 @@ TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool strea
       static_assert(dtype_of<T> == DType::bfloat16);
       h = round_to_bf16(v);
     }
-    if (stream && m == 0xffff) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h);
+    if (m == 0xffff) stream ? _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h) : _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), h);
     else _mm256_mask_storeu_epi16(p, m, h);
   }
 }
