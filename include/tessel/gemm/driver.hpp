@@ -7,12 +7,12 @@
 //                               when it is packed whole, prefetch the next k block — with
 //     GemmCall::macro_kernel    per k block: ir over MR-row panels of A (each packed right
 //                               before its row of tiles, the next one prefetched), jr over
-//                               NR-column panels of B, the micro-kernel per tile
-//                               on the last k block: the epilogue and the store of each tile
-//                               (gemm/store.hpp), or its hand-over to a kernel that writes it
-//     GemmCall::spread_strip      while computing the next (spread stores), or
-//     GemmCall::direct_strip      from its registers (one k block, nothing between the sums and
-//                               the rounding)
+//                               NR-column panels of B, the micro-kernel per tile; on the last
+//                               k block the epilogue and the store of each tile
+//                               (gemm/store.hpp), or the kernel writes C itself:
+//     GemmCall::spread_strip    each tile while it computes the next (spread stores)
+//     GemmCall::direct_strip    each whole tile from its registers (one k block, nothing
+//                               between the sums and the rounding)
 //
 // Threads (OpenMP) take whole units, so every C element is computed by one thread in one
 // fixed order: results are bit-identical for any thread count. C is written exactly once and

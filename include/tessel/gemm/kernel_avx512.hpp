@@ -8,11 +8,13 @@
 // Rapids sustain, and 28 independent chains hide the 4-cycle FMA latency on either core.
 //
 // run_store: the same tile, while the previous finished tile (a PendingTile: fp32 rows in
-// the driver's buffer, gemm/store.hpp) is written to C one row (two 16-value vectors, as a rule)
-// every four k steps. Stored in one
-// burst after the tile, C's 28 cache lines (which miss every cache when C is large) fill
-// the store queue and stall the core for a good part of the tile's time; spread over the
-// next tile's arithmetic they drain while the FMAs run. One spare zmm carries the store.
+// the driver's buffer, gemm/store.hpp) is written to C one row (two 16-value vectors, as a
+// rule) every four k steps. Stored in one burst after the tile, C's 28 cache lines (which
+// miss every cache when C is large) fill the store queue and stall the core for a good part
+// of the tile's time; spread over the next tile's arithmetic they drain while the FMAs run.
+// One spare zmm carries the store. run_output: the tile from the registers straight to C
+// (no fp32 buffer, no reload), which the driver prefers where there is nothing between the
+// sums and the rounding.
 #pragma once
 
 #include "../core/config.hpp"

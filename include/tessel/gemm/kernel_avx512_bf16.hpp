@@ -8,8 +8,9 @@
 // B pairs per k pair, A's pair broadcast from memory as vdpbf16ps's operand, so 30 zmm are
 // live and two are left for run_store. Per k pair: 2 vector loads + 28 broadcast loads feed
 // 28 vdpbf16ps (896 multiply-adds). Like the fp32 kernel it has run_store: the previous tile
-// goes to C one vector per k pair while the next computes, rounded by the store's
-// conversion exactly as every other store rounds.
+// goes to C one row per two k pairs while the next computes, rounded by the store's
+// conversion exactly as every other store rounds; and run_output, the tile from the registers
+// straight to C.
 #pragma once
 
 #include "../core/config.hpp"
