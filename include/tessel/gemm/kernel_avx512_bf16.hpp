@@ -103,22 +103,15 @@ struct Avx512Bf16Kernel {
     }
   }
 
-  // Where compute() puts the finished tile: the fp32 buffer (the contract's C), or the output.
-  template <class TC>
-  struct Dest {
-    float* C = nullptr;
-    std::int64_t ldc = 0;
-    bool accumulate = false;
-    const OutputTile<TC, MR>* out = nullptr;  // set: the output
-  };
-
   // The tile, and with a pending tile its rows written meanwhile: one per two k pairs (two
   // while more rows than pair-pairs are left; a row per 56 vdpbf16ps keeps C's cache-line
   // misses draining behind the arithmetic), what is left after the last pair in one burst,
-  // all before this tile is written (the pending source may be this call's C).
+  // all before this tile is written (the pending source may be this call's C) to the fp32
+  // buffer C, or with `output` to the output.
   template <class TC>
   TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
-                                                                     const Dest<TC>& dest,
+                                                                     float* C, std::int64_t ldc, bool accumulate,
+                                                                     const OutputTile<TC, MR>* output,
                                                                      const PendingTile<TC, MR>& pending,
                                                                      BlockPrefetch* next) {
     const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
@@ -147,11 +140,11 @@ struct Avx512Bf16Kernel {
       }
     }
     for (int r; out.next(r);) store_pending_row(pending, r);
-    if (dest.out == nullptr) return write_tile<MR>(dest.C, dest.ldc, c, dest.accumulate);
+    if (output == nullptr) return write_tile<MR>(C, ldc, c, accumulate);
     // vdpbf16ps flushes denormal results to zero, so no sum here is an fp32 denormal and
     // vcvtne2ps2bf16 rounds all of them as the store does.
-    if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_register_tile_normal(*dest.out, c);
-    else isa_avx512::store_register_tile(*dest.out, c);
+    if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_register_tile_normal(*output, c);
+    else isa_avx512::store_register_tile(*output, c);
   }
 
   // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per k pair.
@@ -162,7 +155,7 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                             std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
     const PendingTile<bfloat16, MR> none;  // nv == 0: nothing to store
-    compute<bfloat16>(kc, Ap, Bp, Dest<bfloat16>{C, ldc, accumulate}, none, next);
+    compute<bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr, none, next);
   }
 
   // Output types run_output can write: bfloat16 and fp32.
@@ -175,7 +168,7 @@ struct Avx512Bf16Kernel {
                                                    const OutputTile<TC, MR>& out, BlockPrefetch* next = nullptr) {
     static_assert(output_store<TC>);
     const PendingTile<TC, MR> none;
-    compute<TC>(kc, Ap, Bp, Dest<TC>{.out = &out}, none, next);
+    compute<TC>(kc, Ap, Bp, nullptr, 0, false, &out, none, next);
   }
 
   // run(), writing all of `pending` to the output meanwhile.
@@ -183,7 +176,7 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512_BF16 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                                   std::int64_t ldc, bool accumulate, const PendingTile<TC, MR>& pending) {
     static_assert(spread_store<TC>);
-    compute<TC>(kc, Ap, Bp, Dest<TC>{C, ldc, accumulate}, pending, nullptr);
+    compute<TC>(kc, Ap, Bp, C, ldc, accumulate, nullptr, pending, nullptr);
   }
 
   // The pair panels (gemm/pack_pairs.hpp) and their check for tiny values.

@@ -340,8 +340,7 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending_row(const PendingTi
   T* const dst = pt.dst[r];
   for (int q = 0; q < pt.nv; ++q) {
     const auto m = static_cast<__mmask16>(pending_mask(pt, q));
-    const __m512 v = m == 0xffff ? _mm512_loadu_ps(src + 16 * q) : _mm512_maskz_loadu_ps(m, src + 16 * q);
-    store16(dst + 16 * q, v, m, pt.stream);
+    store16(dst + 16 * q, _mm512_maskz_loadu_ps(m, src + 16 * q), m, pt.stream);
   }
 }
 // Writes all of a pending tile now.
@@ -358,20 +357,18 @@ namespace isa_avx512_bf16 {
 // vdpbf16ps.
 template <int MR>
 TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void store_pending_row(const PendingTile<bfloat16, MR>& pt, int r) {
-  constexpr int kDenormal = 0x20;  // vfpclassps category: denormal
   const float* const src = pt.src + r * pt.ld;
   bfloat16* const dst = pt.dst[r];
   for (int q = 0; q < pt.nv; ++q) {
     const auto m = static_cast<__mmask16>(pending_mask(pt, q));
-    const __m512 v = m == 0xffff ? _mm512_loadu_ps(src + 16 * q) : _mm512_maskz_loadu_ps(m, src + 16 * q);
-    if (_mm512_fpclass_ps_mask(v, kDenormal) != 0) {
+    const __m512 v = _mm512_maskz_loadu_ps(m, src + 16 * q);
+    if (_mm512_fpclass_ps_mask(v, kFpClassDenormal) != 0) {
       isa_avx512::store16(dst + 16 * q, v, m, pt.stream);
       continue;
     }
     const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
-    auto* const d = reinterpret_cast<__m256i*>(dst + 16 * q);
-    if (m == 0xffff) pt.stream ? _mm256_stream_si256(d, h) : _mm256_storeu_si256(d, h);
-    else _mm256_mask_storeu_epi16(d, m, h);
+    if (pt.stream && m == 0xffff) _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + 16 * q), h);
+    else _mm256_mask_storeu_epi16(dst + 16 * q, m, h);
   }
 }
 }  // namespace isa_avx512_bf16
@@ -385,7 +382,6 @@ class PendingRows {
   template <class T, int MR>
   explicit PendingRows(const PendingTile<T, MR>& pt) : rows_(pt.nv > 0 ? pt.rows : 0) {}
   int count() const { return rows_; }
-  bool more() const { return r_ < rows_; }
   // The next row, if any is left (false: none), and moves past it.
   TESSEL_ALWAYS_INLINE bool next(int& r) {
     if (r_ >= rows_) return false;

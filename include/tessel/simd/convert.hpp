@@ -206,7 +206,7 @@ TESSEL_TARGET_AVX512 inline __m256i round_to_bf16(__m512 v) {
 template <class T>
 TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool stream) {
   if constexpr (std::is_same_v<T, float>) {
-    if (m == 0xffff) stream ? _mm512_stream_ps(p, v) : _mm512_storeu_ps(p, v);
+    if (stream && m == 0xffff) _mm512_stream_ps(p, v);
     else _mm512_mask_storeu_ps(p, m, v);
   } else {
     __m256i h;
@@ -216,7 +216,7 @@ TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool strea
       static_assert(dtype_of<T> == DType::bfloat16);
       h = round_to_bf16(v);
     }
-    if (m == 0xffff) stream ? _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h) : _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), h);
+    if (stream && m == 0xffff) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h);
     else _mm256_mask_storeu_epi16(p, m, h);
   }
 }
@@ -225,6 +225,9 @@ TESSEL_TARGET_AVX512 inline void store16(T* p, __m512 v, __mmask16 m, bool strea
 
 // ---- AVX-512 with AVX512-BF16 ----
 namespace isa_avx512_bf16 {
+
+// vfpclassps's category of fp32 denormals: the values vcvtne2ps2bf16 and vcvtneps2bf16 flush.
+inline constexpr int kFpClassDenormal = 0x20;
 
 // Whether this CPU converts with vcvtne2ps2bf16 (store32 below).
 inline bool converts_bf16() {
@@ -240,8 +243,7 @@ inline bool converts_bf16() {
 // instruction for what takes round_to_bf16 about a dozen, where bfloat16 outputs are written
 // as fast as the tile units produce them.
 TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE bool store32(bfloat16* p, __m512 lo, __m512 hi, bool stream) {
-  constexpr int kDenormal = 0x20;  // vfpclassps category: denormal
-  if (_mm512_fpclass_ps_mask(lo, kDenormal) | _mm512_fpclass_ps_mask(hi, kDenormal)) return false;
+  if (_mm512_fpclass_ps_mask(lo, kFpClassDenormal) | _mm512_fpclass_ps_mask(hi, kFpClassDenormal)) return false;
   const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
   if (stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(p), h);
   else _mm512_storeu_si512(p, h);
