@@ -25,6 +25,7 @@
 #include <tessel/gemm/kernel_avx512_bf16.hpp>
 #include <tessel/gemm/store.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -58,7 +59,7 @@ template <class TC>
 struct Output {
   Output(std::int64_t cols, std::int64_t bytes) : cols(cols), rows(bytes / (cols * std::int64_t(sizeof(TC)))) {
     data = static_cast<TC*>(td::allocate_bytes(static_cast<std::size_t>(rows * cols) * sizeof(TC)));
-    std::memset(data, 0, static_cast<std::size_t>(rows * cols) * sizeof(TC));  // pages touched before timing
+    std::fill_n(data, rows * cols, tessel::from_float<TC>(0.0f));  // pages touched before timing
   }
   ~Output() { td::deallocate_bytes(data); }
   Output(const Output&) = delete;
