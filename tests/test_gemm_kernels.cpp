@@ -9,7 +9,8 @@
 //   * the declared extensions keep the contract (kernel_contract.hpp): run with a next-block
 //     prefetch gives the same bits; run_store gives the same tile bits as run and writes the
 //     pending tile exactly (each lane converted once; masked lanes untouched); run_output
-//     writes what the store would make of run's sums, bit for bit, and nothing else.
+//     writes what the store would make of run's sums, bit for bit, and nothing else, also
+//     with the earlier k blocks' sums, α and a bias added (and results they make denormal).
 #include <catch2/catch.hpp>
 
 #include <tessel/gemm/gemm.hpp>
@@ -65,11 +66,22 @@ void pack_b(const Operand<const T>& b, std::int64_t cols, std::int64_t kc, float
   else tessel::detail::pack_b<K::isa, K::NR>(b, 0, 0, kc, 0, cols, out);
 }
 
+// What the store makes of run's fp32 sum at (i, j) with what `x` adds (kernel_contract.hpp:
+// writes_output): the earlier sums, then α·v + bias, in the fp32 block's arithmetic.
+template <class TC, int MR>
+float stored_value(const tessel::detail::OutputTile<TC, MR>& x, float sum, int i, int j) {
+  const float v = x.partial != nullptr ? x.partial[i * x.ldp + j] + sum : sum;
+  if (!x.epilogue) return v;
+  const float b = x.bias_cols != nullptr ? x.bias_cols[j] : x.bias_rows != nullptr ? x.bias_rows[i] : -0.0f;
+  return x.alpha != 1.0f ? std::fma(x.alpha, v, b) : v + b;
+}
+
 // run_output (features.writes_output) against run: every output element the store's rounding
-// of run's fp32 sum, bit for bit, the columns beside the tile untouched, from rows that are
-// 64-byte aligned or not, streaming or not.
+// of run's fp32 sum with what `extras` adds, bit for bit, the columns beside the tile
+// untouched, from rows that are 64-byte aligned or not, streaming or not.
 template <class K, class TC>
-void check_run_output(std::int64_t kc, const float* ap, const float* bp, const float* c, std::int64_t ldc) {
+void check_run_output(std::int64_t kc, const float* ap, const float* bp, const float* c, std::int64_t ldc,
+                      tessel::detail::OutputTile<TC, K::MR> extras = {}, const char* what = "sums") {
   if constexpr (tessel::detail::writes_output_of<K, TC>()) {
     constexpr int MR = K::MR, NR = K::NR;
     constexpr std::int64_t ld = 2 * NR + 64 / sizeof(TC);  // whole 64-byte lines per row
@@ -81,21 +93,53 @@ void check_run_output(std::int64_t kc, const float* ap, const float* bp, const f
         std::fill(buf.get(), buf.get() + MR * ld, sentinel);
         TC* row[MR];
         for (int i = 0; i < MR; ++i) row[i] = buf.get() + i * ld;
-        K::template run_output<TC>(kc, ap, bp, tessel::detail::OutputTile<TC, MR>{row, j0, stream});
+        tessel::detail::OutputTile<TC, MR> out = extras;
+        out.row = row, out.j0 = j0, out.stream = stream;
+        K::template run_output<TC>(kc, ap, bp, out);
         tessel::detail::streaming_store_fence();
         std::int64_t wrong = 0, touched = 0;
         for (int i = 0; i < MR; ++i)
           for (std::int64_t x = 0; x < ld; ++x) {
             const TC got = buf.get()[i * ld + x];
             const bool in_tile = x >= j0 && x < j0 + NR;
-            const TC want = in_tile ? tessel::from_float<TC>(c[i * ldc + (x - j0)]) : sentinel;
+            const int j = static_cast<int>(x - j0);
+            const TC want = in_tile ? tessel::from_float<TC>(stored_value(extras, c[i * ldc + j], i, j)) : sentinel;
             (in_tile ? wrong : touched) += std::memcmp(&got, &want, sizeof(TC)) != 0;
           }
-        INFO("run_output to " << tessel::dtype_name<TC>() << " kc " << kc << " column " << j0 << " stream " << stream);
+        INFO("run_output (" << what << ") to " << tessel::dtype_name<TC>() << " kc " << kc << " column " << j0
+                            << " stream " << stream);
         CHECK(wrong == 0);
         CHECK(touched == 0);
       }
   }
+}
+
+// run_output with what the driver's last k block adds: the earlier blocks' sums alone, with a
+// bias by column and α, with a bias by row; and sums the additions cancel to an fp32 denormal
+// (partial = −sum, bias by row a denormal), which a bfloat16 conversion that flushes denormals
+// would write as zero.
+template <class K, class TC>
+void check_run_output_extras(std::int64_t kc, const float* ap, const float* bp, const float* c, std::int64_t ldc,
+                             std::mt19937& rng) {
+  constexpr int MR = K::MR, NR = K::NR;
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  Aligned partial(static_cast<std::size_t>(MR * ldc));
+  std::vector<float> bias_cols(NR), bias_rows(MR);
+  for (std::int64_t x = 0; x < MR * ldc; ++x) partial.get()[x] = dist(rng);
+  for (auto& v : bias_cols) v = dist(rng);
+  for (auto& v : bias_rows) v = dist(rng);
+  tessel::detail::OutputTile<TC, MR> x;
+  x.partial = partial.get(), x.ldp = ldc;
+  check_run_output<K, TC>(kc, ap, bp, c, ldc, x, "partial sums");
+  x.epilogue = true, x.alpha = 0.75f, x.bias_cols = bias_cols.data();
+  check_run_output<K, TC>(kc, ap, bp, c, ldc, x, "partial sums, alpha, bias by column");
+  x.alpha = 1.0f, x.bias_cols = nullptr, x.bias_rows = bias_rows.data();
+  check_run_output<K, TC>(kc, ap, bp, c, ldc, x, "partial sums, bias by row");
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < NR; ++j) partial.get()[i * ldc + j] = -c[i * ldc + j];
+    bias_rows[static_cast<std::size_t>(i)] = std::ldexp(1.0f + float(i) / 16.0f, -130 - i % 4);
+  }
+  check_run_output<K, TC>(kc, ap, bp, c, ldc, x, "denormal results");
 }
 
 // One tile of Config's kernel for depth kc, rows × cols of it real (the rest padding).
@@ -199,6 +243,10 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
   }
   check_run_output<K, T>(kc, ap.get(), bp.get(), c.get(), ldc);
   check_run_output<K, float>(kc, ap.get(), bp.get(), c.get(), ldc);
+  if (rows == MR && cols == NR) {
+    check_run_output_extras<K, T>(kc, ap.get(), bp.get(), c.get(), ldc, rng);
+    check_run_output_extras<K, float>(kc, ap.get(), bp.get(), c.get(), ldc, rng);
+  }
 }
 
 // Sums below fp32's normal range (inputs near 2^-70, so products near 2^-140: the FMA

@@ -11,8 +11,8 @@
 //                               k block the epilogue and the store of each tile
 //                               (gemm/store.hpp), or the kernel writes C itself:
 //     GemmCall::spread_strip    each tile while it computes the next (spread stores)
-//     GemmCall::direct_strip    each whole tile from its registers (one k block, nothing
-//                               between the sums and the rounding)
+//     GemmCall::direct_strip    each whole tile from its registers, the earlier k blocks'
+//                               sums and the epilogue added there
 //
 // Threads (OpenMP) take whole units, so every C element is computed by one thread in one
 // fixed order: results are bit-identical for any thread count. C is written exactly once and
@@ -129,10 +129,11 @@ class GemmCall {
     const std::int64_t block_floats = (bk.k_blocks == 1 ? MR : un.mc_pad) * ldc;
     un.cbuf = ws.c.floats(16 + block_floats + epilogue_floats(mc, nc)) + 16;
     un.epi = prepare_epilogue(p_.epilogue, un.w.i0, mc, un.w.j0, nc, un.cbuf + block_floats);
-    // One k block and nothing between the sums and the rounding: whole tiles go from the
-    // kernel's registers to C, without the round trip through the strip buffer that spread
-    // stores make (their reload and conversion cost more than the burst of stores saves).
-    un.direct = kDirect && bk.k_blocks == 1 && p_.c.cols.is_unit() && !p_.epilogue.reads_c() && !un.epi.active;
+    // Unless C is read (β != 0), whole tiles of the last k block go from the kernel's
+    // registers to C, the fp32 block's earlier sums and the epilogue added there, without the
+    // round trip through the buffer that spread stores make (their reload and conversion cost
+    // more than the burst of stores saves).
+    un.direct = kDirect && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
     un.spread = kSpread && !un.direct && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
     // B's column block is packed once for all k when it is small enough (keep_b), at offset
     // p0·nc_pad for the k block at p0, and kept for the thread's next units.
@@ -214,7 +215,7 @@ class GemmCall {
       c_rows(un, ir, rows, crow);
       if constexpr (kDirect) {
         if (un.direct) {
-          direct_strip(un, kc, ap, bp, strip, rows, crow, next_block);
+          direct_strip(un, kc, ap, bp, strip, ir, rows, crow, accumulate, next_block);
           continue;
         }
       }
@@ -266,20 +267,29 @@ class GemmCall {
     }
   }
 
-  // The only k block of one MR-row strip with direct stores: whole tiles by run_output, edge
-  // tiles (fewer rows or columns) through the strip buffer and the store.
-  void direct_strip(const Unit& un, std::int64_t kc, const float* ap, const float* bp, float* strip, std::int64_t rows,
-                    TC* const* crow, BlockPrefetch& next) {
+  // The last k block of one MR-row strip (rows ir.. of the unit) with direct stores: whole
+  // tiles by run_output, which adds the strip's earlier sums (accumulate) and the epilogue;
+  // edge tiles (fewer rows or columns) through the strip buffer, the epilogue and the store.
+  void direct_strip(const Unit& un, std::int64_t kc, const float* ap, const float* bp, float* strip, std::int64_t ir,
+                    std::int64_t rows, TC* const* crow, bool accumulate, BlockPrefetch& next) {
+    OutputTile<TC, MR> out{crow, 0, plan_.stream};
+    out.ldp = plan_.ldc;
+    out.alpha = un.epi.alpha;
+    out.epilogue = un.epi.active;
+    if (un.epi.bias_rows != nullptr) out.bias_rows = un.epi.bias_rows + ir;
     for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
       BlockPrefetch* const pf = next.done() ? nullptr : &next;
       const std::int64_t cols = std::min<std::int64_t>(NR, un.w.cols - jr);
       if (rows == MR && cols == NR) {
-        const OutputTile<TC, MR> out{crow, un.w.j0 + jr, plan_.stream};
+        out.j0 = un.w.j0 + jr;
+        if (accumulate) out.partial = strip + jr;
+        if (un.epi.bias_cols != nullptr) out.bias_cols = un.epi.bias_cols + jr;
         if constexpr (F.prefetches_next_block) Kernel::template run_output<TC>(kc, ap, bp + jr * kc, out, pf);
         else Kernel::template run_output<TC>(kc, ap, bp + jr * kc, out);
         continue;
       }
-      tile(kc, ap, bp + jr * kc, strip + jr, false, pf);
+      tile(kc, ap, bp + jr * kc, strip + jr, accumulate, pf);
+      if (un.epi.active) apply_epilogue<I>(strip + jr, plan_.ldc, rows, cols, un.epi, ir, jr);
       store_rows<I>(strip + jr, plan_.ldc, rows, cols, crow, p_.c.cols, un.w.j0 + jr, 0.0f, plan_.stream);
     }
   }

@@ -142,7 +142,7 @@ struct Avx512Bf16Kernel {
     for (int r; out.next(r);) store_pending_row(pending, r);
     if (output == nullptr) return write_tile<MR>(C, ldc, c, accumulate);
     // vdpbf16ps flushes denormal results to zero, so no sum here is an fp32 denormal and
-    // vcvtne2ps2bf16 rounds all of them as the store does.
+    // vcvtne2ps2bf16 rounds all of them as the store does (what the output adds is checked).
     if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_register_tile_normal(*output, c);
     else isa_avx512::store_register_tile(*output, c);
   }

@@ -33,10 +33,11 @@
 //                          types it can write) and run_output<TC>(kc, Ap, Bp, const
 //                          OutputTile<TC, MR>&, BlockPrefetch* next): run() of a whole tile
 //                          (accumulate == false) whose sums go from its registers straight to
-//                          the output, row[i][j0 + j] = TC(sum) for i < MR, j < NR, rounded
-//                          exactly as the store would round them; the driver calls it only for
-//                          tiles with nothing between the sum and the rounding (one k block,
-//                          β = 0, no epilogue) and all MR×NR of them inside C
+//                          the output, row[i][j0 + j] = TC(epilogue(partial[i][j] + sum)) for
+//                          i < MR, j < NR (the OutputTile says whether there is a partial sum
+//                          or an epilogue), bit for bit what run() into the fp32 block, the
+//                          epilogue and the store would write; the driver calls it on the last
+//                          k block for tiles all MR×NR inside C, when C is not read (β = 0)
 //   own_panels             template <class T> pack_a(a, g, i0, mc, p0, kc, out) and
 //                          pack_b(b, g, p0, kc, j0, nc, out) with pack.hpp's signatures: its
 //                          own panel format, in the workspace's float buffers (at most one

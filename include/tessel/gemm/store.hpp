@@ -9,10 +9,12 @@
 //   store_rows         fp32 rows (a tile, a strip) to C: + β·C, one rounding, streaming
 //   PendingTile, store_pending_row, flush_pending, PendingRows, SpreadStrip
 //                      tiles a kernel writes to C while it computes the next (run_store)
-//   OutputTile, store_register_tile
-//                      a kernel's finished tile from its registers to C (run_output)
-// So a bias costs one pass over tiles in L1, keeps spread and streaming stores (it never
-// reads C), and a call without one runs exactly the code it ran before it existed.
+//   OutputTile, finish_row, store_register_tile
+//                      a kernel's finished tile from its registers to C (run_output), with
+//                      the earlier k blocks' sums and the epilogue added in the registers
+// So a bias costs an add per vector in registers (run_output) or one pass over tiles in L1,
+// keeps spread and streaming stores (it never reads C), and a call without one runs exactly
+// the code it ran before it existed.
 #pragma once
 
 #include "../core/config.hpp"
@@ -274,12 +276,25 @@ struct PendingTile {
 // ---- register tiles straight to C ------------------------------------------------------------
 
 // Where a kernel's run_output writes a whole MR×32 tile: C's rows (at column 0, C's columns
-// unit-stride) from column j0 on, non-temporally where `stream` and a row's address allow.
+// unit-stride) from column j0 on, non-temporally where `stream` and a row's address allow;
+// and what comes between the kernel's sums and the one rounding, in the order the fp32
+// block's path applies it (write_tile's accumulation, then apply_epilogue): the earlier k
+// blocks' fp32 sums partial[i·ldp + j] (null: none; 64-byte aligned rows), then α·v + bias,
+// the bias by column (the tile's 32 columns) or by row (its MR rows).
 template <class T, int MR>
 struct OutputTile {
   T* const* row = nullptr;
   std::int64_t j0 = 0;
   bool stream = false;
+  const float* partial = nullptr;
+  std::int64_t ldp = 0;
+  float alpha = 1.0f;
+  const float* bias_cols = nullptr;
+  const float* bias_rows = nullptr;
+  bool epilogue = false;  // whether α and the bias change anything
+
+  // Whether the output is the kernel's sums as they are (nothing added or scaled).
+  bool sums_only() const { return partial == nullptr && !epilogue; }
 };
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
@@ -289,21 +304,49 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store64(void* p, __m512i v, bool 
   if (stream && reinterpret_cast<std::uintptr_t>(p) % 64 == 0) _mm512_stream_si512(static_cast<__m512i*>(p), v);
   else _mm512_storeu_si512(p, v);
 }
+// Row i of a register tile (v0, v1: its two vectors) with what `out` adds before the
+// rounding, in apply_epilogue's arithmetic (so the bits are the fp32 block's).
+template <class T, int MR>
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void finish_row(const OutputTile<T, MR>& out, int i, __m512& v0,
+                                                          __m512& v1) {
+  if (out.partial != nullptr) {
+    const float* const p = out.partial + i * out.ldp;
+    v0 = _mm512_add_ps(_mm512_load_ps(p), v0);
+    v1 = _mm512_add_ps(_mm512_load_ps(p + 16), v1);
+  }
+  if (!out.epilogue) return;
+  __m512 b0, b1;
+  if (out.bias_cols != nullptr) {
+    b0 = _mm512_loadu_ps(out.bias_cols), b1 = _mm512_loadu_ps(out.bias_cols + 16);
+  } else {
+    b0 = b1 = _mm512_set1_ps(out.bias_rows != nullptr ? out.bias_rows[i] : -0.0f);  // -0: v + -0 = v
+  }
+  if (out.alpha != 1.0f) {
+    const __m512 alpha = _mm512_set1_ps(out.alpha);
+    v0 = _mm512_fmadd_ps(alpha, v0, b0), v1 = _mm512_fmadd_ps(alpha, v1, b1);
+  } else {
+    v0 = _mm512_add_ps(v0, b0), v1 = _mm512_add_ps(v1, b1);
+  }
+}
+
 // An MR×32 fp32 tile in registers to float or float16 outputs, rounded as store16 rounds.
 template <class T, int MR>
 TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_register_tile(const OutputTile<T, MR>& out,
                                                                    const __m512 (&c)[MR][2]) {
+  const bool sums_only = out.sums_only();
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) {
     T* const p = out.row[i] + out.j0;
+    __m512 v0 = c[i][0], v1 = c[i][1];
+    if (!sums_only) finish_row(out, i, v0, v1);
     if constexpr (std::is_same_v<T, float>) {
-      store64(p, _mm512_castps_si512(c[i][0]), out.stream);
-      store64(p + 16, _mm512_castps_si512(c[i][1]), out.stream);
+      store64(p, _mm512_castps_si512(v0), out.stream);
+      store64(p + 16, _mm512_castps_si512(v1), out.stream);
     } else {
       static_assert(dtype_of<T> == DType::float16);
       constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-      const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(c[i][0], kRound)),
-                                           _mm512_cvtps_ph(c[i][1], kRound), 1);
+      const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(v0, kRound)),
+                                           _mm512_cvtps_ph(v1, kRound), 1);
       store64(p, h, out.stream);
     }
   }
@@ -311,15 +354,27 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_register_tile(const OutputT
 }  // namespace isa_avx512
 namespace isa_avx512_bf16 {
 // An MR×32 fp32 tile in registers to bfloat16 outputs with vcvtne2ps2bf16, which rounds as
-// round_to_bf16 does for every value but an fp32 denormal: only for tiles that cannot hold
-// one (the vdpbf16ps kernel's, whose instruction flushes denormal results to zero).
+// round_to_bf16 does for every value but an fp32 denormal. The kernel's sums hold none (the
+// vdpbf16ps kernel's instruction flushes denormal results to zero), so they are converted
+// unchecked; a row that `out` adds to or scales may hold one and is checked (store32), and
+// then rounded by store16.
 template <int MR>
 TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void store_register_tile_normal(const OutputTile<bfloat16, MR>& out,
                                                                                const __m512 (&c)[MR][2]) {
+  const bool sums_only = out.sums_only();
 #pragma GCC unroll 14
-  for (int i = 0; i < MR; ++i)
-    isa_avx512::store64(out.row[i] + out.j0, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(c[i][1], c[i][0])),
-                        out.stream);
+  for (int i = 0; i < MR; ++i) {
+    bfloat16* const p = out.row[i] + out.j0;
+    if (sums_only) {
+      isa_avx512::store64(p, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(c[i][1], c[i][0])), out.stream);
+      continue;
+    }
+    __m512 v0 = c[i][0], v1 = c[i][1];
+    isa_avx512::finish_row(out, i, v0, v1);
+    if (store32(p, v0, v1, out.stream && reinterpret_cast<std::uintptr_t>(p) % 64 == 0)) continue;
+    isa_avx512::store16(p, v0, 0xffff, false);
+    isa_avx512::store16(p + 16, v1, 0xffff, false);
+  }
 }
 }  // namespace isa_avx512_bf16
 #endif
