@@ -112,7 +112,7 @@ TEST_CASE("blocking: a longer k block where k then fits one block or the row is 
   cpu.l1d = 48 * 1024, cpu.l2 = 2 * 1024 * 1024;
   // The AMX configuration's limits (gemm/paths.hpp): 32×32 tiles, kc from all of L1 at 4
   // bytes per element (384 here), and up to two thirds of L1 at 2 bytes (512) when it pays.
-  const BlockLimits amx{.l1_share = 1, .l1_long_percent = 67, .long_panel_bytes = 2};
+  const BlockLimits amx{.l1_share = 1, .l1_long_percent = 67, .panel_bytes = 2};
   const auto blocks = [&](std::int64_t m, std::int64_t n, std::int64_t k) { return make_blocking(32, 32, amx, m, n, k, cpu); };
   CHECK(blocks(512, 512, 512).k_blocks == 1);  // k fits 512: one block
   CHECK(blocks(512, 512, 512).kc == 512);
@@ -132,4 +132,39 @@ TEST_CASE("blocking: a longer k block where k then fits one block or the row is 
   cpu.l1d = 32 * 1024;
   CHECK(blocks(512, 512, 336).k_blocks == 1);
   CHECK(blocks(512, 512, 512).k_blocks == 2);
+}
+
+// The L2 budget of a unit that packs its own B block and prefetches the next k block's lines
+// (all of m in one row block, several k blocks: dW = Aᵀ·dO): the packed B block, those lines,
+// the fp32 C block and the A block with its next lines, all at once.
+std::int64_t unit_l2_bytes(const Blocking& b, std::int64_t m, std::int64_t mr, std::int64_t panel_bytes,
+                           std::int64_t prefetched_bytes) {
+  const std::int64_t mc_pad = round_up(m, mr);
+  return b.nc * b.kc * (panel_bytes + prefetched_bytes) + mc_pad * (b.nc + 16) * 4 +
+         mc_pad * b.kc * (panel_bytes + prefetched_bytes);
+}
+
+TEST_CASE("blocking: a unit that packs its own B block and prefetches the next one fits L2", "[gemm][partition]") {
+  tessel::CpuFeatures cpu;
+  cpu.l1d = 32 * 1024, cpu.l2 = 1024 * 1024;
+  const BlockLimits fp32{}, pairs{.panel_bytes = 2};
+  // dW of one head (m = 64, k = 2048, n = 1024) with fp32 panels from fp32 inputs: the plain
+  // rule's nc (half of L2 for the packed block alone) would overfill L2; the budget splits n
+  // into more blocks, each still a whole number of tiles.
+  const Blocking plain = make_blocking(14, 32, fp32, 64, 1024, 2048, cpu);
+  const Blocking dw = make_blocking(14, 32, fp32, 64, 1024, 2048, cpu, 4);
+  CHECK(plain.k_blocks > 1);
+  CHECK(unit_l2_bytes(plain, 64, 14, 4, 4) > cpu.l2);
+  CHECK(dw.kc == plain.kc);
+  CHECK(dw.nc < plain.nc);
+  CHECK(dw.nc % 32 == 0);
+  CHECK(unit_l2_bytes(dw, 64, 14, 4, 4) <= cpu.l2);
+  // bfloat16 pair panels from bfloat16 inputs (2 + 2 bytes) and fp32 panels from float16
+  // inputs (4 + 2) fit with the plain rule: unchanged.
+  CHECK(make_blocking(14, 32, pairs, 64, 1024, 2048, cpu, 2).nc == make_blocking(14, 32, pairs, 64, 1024, 2048, cpu).nc);
+  CHECK(unit_l2_bytes(make_blocking(14, 32, pairs, 64, 1024, 2048, cpu, 2), 64, 14, 2, 2) <= cpu.l2);
+  CHECK(make_blocking(14, 32, fp32, 64, 1024, 2048, cpu, 2).nc == plain.nc);
+  // m over several row blocks (units share B blocks), one k block, or no prefetch: unchanged.
+  CHECK(make_blocking(14, 32, fp32, 4096, 1024, 2048, cpu, 4).nc == make_blocking(14, 32, fp32, 4096, 1024, 2048, cpu).nc);
+  CHECK(make_blocking(14, 32, fp32, 64, 1024, 128, cpu, 4).nc == make_blocking(14, 32, fp32, 64, 1024, 128, cpu).nc);
 }

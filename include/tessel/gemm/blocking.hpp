@@ -57,14 +57,17 @@ struct BlockLimits {
   // A longer k block where the A sliver's residency across the row of tiles buys little: when
   // the whole k then fits one block (no accumulator round trips through the fp32 block), or
   // when the row is at most two tiles wide. Its sliver takes up to l1_long_percent % of L1
-  // (0: no longer block), at long_panel_bytes bytes per packed element.
+  // (0: no longer block).
   int l1_long_percent = 0;
-  std::int64_t long_panel_bytes = 4;
+  // Bytes a packed element takes (4: fp32 panels; 2: bfloat16 pair panels).
+  std::int64_t panel_bytes = 4;
 };
 
-// Block sizes for a kernel with an mr×nr register tile on a problem m×n×k.
+// Block sizes for a kernel with an mr×nr register tile on a problem m×n×k. prefetched_bytes:
+// the bytes per element of the operands' lines the kernel fetches into L2 a k block ahead
+// (gemm/block_prefetch.hpp; 0: it fetches none).
 inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimits& lim, std::int64_t m, std::int64_t n,
-                              std::int64_t k, const CpuFeatures& cpu) {
+                              std::int64_t k, const CpuFeatures& cpu, std::int64_t prefetched_bytes = 0) {
   // Unknown caches: assume a modest modern core (32 KiB L1d, 1 MiB L2).
   const std::int64_t l1 = cpu.l1d > 0 ? cpu.l1d : 32 * 1024;
   const std::int64_t l2 = cpu.l2 > 0 ? cpu.l2 : 1024 * 1024;
@@ -75,7 +78,7 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimit
   k = std::max<std::int64_t>(k, 1);
   if (lim.l1_long_percent > 0) {
     const std::int64_t kc_long = std::clamp<std::int64_t>(
-        l1 * lim.l1_long_percent / 100 / (mr * lim.long_panel_bytes) / 16 * 16, kc_max, std::min(lim.kc_max, kMaxKc));
+        l1 * lim.l1_long_percent / 100 / (mr * lim.panel_bytes) / 16 * 16, kc_max, std::min(lim.kc_max, kMaxKc));
     if (k <= kc_long || n <= 2 * nr) kc_max = kc_long;
   }
   b.k_blocks = (k + kc_max - 1) / kc_max;
@@ -90,6 +93,18 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimit
   std::int64_t mc = b.k_blocks == 1 ? (l2 / 4) / (b.kc * f) : (l2 / 2) / ((b.nc + b.kc) * f);
   mc = std::clamp<std::int64_t>(round_down_min(mc, mr), mr, std::max<std::int64_t>(lim.mc_max, mr));
   b.mc = even_split(std::max<std::int64_t>(m, 1), mc, mr);
+  // All of m in one row block, over several k blocks (dW = Aᵀ·dO, k = the batch's rows): no
+  // unit shares its B block with the next, so each packs its own and, while a block computes,
+  // fetches the raw lines of the next into L2. Then the packed B block, those lines, the fp32
+  // C block and the A block (with its next lines) must all fit L2 together; with fp32 panels
+  // the rule above overfills it (the B block is evicted and the kernel reads it from L3).
+  if (b.k_blocks > 1 && prefetched_bytes > 0 && b.mc >= m) {
+    const std::int64_t mc_pad = round_up(std::max<std::int64_t>(m, 1), mr);
+    const std::int64_t fixed = mc_pad * 16 * f + mc_pad * b.kc * (lim.panel_bytes + prefetched_bytes);
+    const std::int64_t per_column = b.kc * (lim.panel_bytes + prefetched_bytes) + mc_pad * f;
+    const std::int64_t fit = (l2 - fixed) / per_column / nr * nr;
+    if (fit >= nr && fit < b.nc) b.nc = even_split(std::max<std::int64_t>(n, 1), fit, nr);
+  }
   return b;
 }
 

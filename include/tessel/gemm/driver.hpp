@@ -66,8 +66,10 @@ GemmShape gemm_shape(const GemmProblem<T, TC>& p) {
 template <class Config, class T, class TC>
 GemmPlan plan_as_given(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
   using Kernel = typename Config::Kernel;
-  return plan_gemm(gemm_shape<Kernel>(p), make_blocking(Kernel::MR, Kernel::NR, Config::limits, p.m, p.n, p.k, cpu),
-                   cpu, available_threads);
+  const std::int64_t prefetched_bytes = Kernel::features.prefetches_next_block ? std::int64_t(sizeof(T)) : 0;
+  return plan_gemm(gemm_shape<Kernel>(p),
+                   make_blocking(Kernel::MR, Kernel::NR, Config::limits, p.m, p.n, p.k, cpu, prefetched_bytes), cpu,
+                   available_threads);
 }
 
 // One call of the engine on one kernel: the problem, its plan, and the per-call state its

@@ -91,13 +91,13 @@ template <>
 struct Path<Isa::avx512> {
   template <class T>
   using config = KernelConfig<Avx512Kernel>;
-  using pairs_config = KernelConfig<Avx512Bf16Kernel>;  // bfloat16 pairs, vdpbf16ps
+  using pairs_config = KernelConfig<Avx512Bf16Kernel, BlockLimits{.panel_bytes = 2}>;  // bfloat16 pairs, vdpbf16ps
   // bfloat16 pairs on AMX tiles; kc from all of L1 (the A sliver is bfloat16, half the bytes
   // the fp32 sizing assumes, so it still fills only half of it), as a longer k per tile
   // call spreads the accumulator tiles' loads and stores over more tdpbf16ps; up to two
   // thirds of L1 where k then fits one block or the row has at most two tiles (blocking.hpp).
   using amx_config =
-      KernelConfig<AmxBf16Kernel, BlockLimits{.l1_share = 1, .l1_long_percent = 67, .long_panel_bytes = 2}>;
+      KernelConfig<AmxBf16Kernel, BlockLimits{.l1_share = 1, .l1_long_percent = 67, .panel_bytes = 2}>;
   template <class T>
   using configs = std::conditional_t<dtype_of<T> == DType::bfloat16, ConfigList<config<T>, pairs_config, amx_config>,
                                      ConfigList<config<T>>>;
