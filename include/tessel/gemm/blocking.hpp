@@ -6,7 +6,8 @@
 //       while the micro-kernel sweeps it across the whole B block (a configuration may allow
 //       a longer one where that residency buys little: BlockLimits::l1_long_percent).
 //   nc: columns of the packed B block, which stays in L2 (about half of it) and is
-//       streamed through once per MR rows.
+//       streamed through once per MR rows; fewer where each unit packs its own B block and
+//       prefetches the next (one row block, several k blocks: an L2 budget below).
 //   mc: rows of a work unit. With one k block (k <= kc, the multi-head case) every micro-
 //       tile is stored to C as soon as it is computed, so mc only sets the unit size. With
 //       several k blocks the unit's fp32 accumulation block (mc×nc) and its packed A block
@@ -96,8 +97,9 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimit
   // All of m in one row block, over several k blocks (dW = Aᵀ·dO, k = the batch's rows): no
   // unit shares its B block with the next, so each packs its own and, while a block computes,
   // fetches the raw lines of the next into L2. Then the packed B block, those lines, the fp32
-  // C block and the A block (with its next lines) must all fit L2 together; with fp32 panels
-  // the rule above overfills it (the B block is evicted and the kernel reads it from L3).
+  // C block (rows of nc + 16 floats: GemmPlan::ldc) and the A block with its next lines must
+  // all fit L2 together; with fp32 panels the rule above asks for more than L2 holds, and the
+  // next block's lines push the B block out of L2 while the kernel still sweeps it.
   if (b.k_blocks > 1 && prefetched_bytes > 0 && b.mc >= m) {
     const std::int64_t mc_pad = round_up(std::max<std::int64_t>(m, 1), mr);
     const std::int64_t fixed = mc_pad * 16 * f + mc_pad * b.kc * (lim.panel_bytes + prefetched_bytes);
