@@ -67,17 +67,20 @@ EpilogueBlock prepare_epilogue(const Epilogue<T>& e, std::int64_t i0, std::int64
 
 #if defined(TESSEL_HAVE_X86_TARGETS)
 namespace isa_avx512 {
+// α·v + b on one vector, one rounding either way: the arithmetic apply_epilogue and
+// finish_row (a tile in registers) share, so both give the same bits.
+TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE __m512 scale_and_bias(__m512 v, __m512 b, float alpha) {
+  return alpha != 1.0f ? _mm512_fmadd_ps(_mm512_set1_ps(alpha), v, b) : _mm512_add_ps(v, b);
+}
+
 TESSEL_TARGET_AVX512 inline void apply_epilogue(float* buf, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
                                                 const EpilogueBlock& e, std::int64_t r0, std::int64_t c0) {
-  const __m512 alpha = _mm512_set1_ps(e.alpha);
-  const bool scale = e.alpha != 1.0f;
   for (std::int64_t r = 0; r < rows; ++r) {
     float* x = buf + r * ldc;
     const __m512 row_bias = _mm512_set1_ps(e.bias_rows ? e.bias_rows[r0 + r] : -0.0f);  // -0: x + -0 = x
     for (std::int64_t j = 0; j < cols; j += 16) {  // whole vectors: the buffers are padded
       const __m512 b = e.bias_cols ? _mm512_loadu_ps(e.bias_cols + c0 + j) : row_bias;
-      const __m512 v = _mm512_loadu_ps(x + j);
-      _mm512_storeu_ps(x + j, scale ? _mm512_fmadd_ps(alpha, v, b) : _mm512_add_ps(v, b));
+      _mm512_storeu_ps(x + j, scale_and_bias(_mm512_loadu_ps(x + j), b, e.alpha));
     }
   }
 }
@@ -305,7 +308,8 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store64(void* p, __m512i v, bool 
   else _mm512_storeu_si512(p, v);
 }
 // Row i of a register tile (v0, v1: its two vectors) with what `out` adds before the
-// rounding, in apply_epilogue's arithmetic (so the bits are the fp32 block's).
+// rounding: write_tile's accumulation, then apply_epilogue's scale_and_bias (so the bits are
+// the fp32 block's).
 template <class T, int MR>
 TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void finish_row(const OutputTile<T, MR>& out, int i, __m512& v0,
                                                           __m512& v1) {
@@ -321,12 +325,7 @@ TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void finish_row(const OutputTile<T, MR
   } else {
     b0 = b1 = _mm512_set1_ps(out.bias_rows != nullptr ? out.bias_rows[i] : -0.0f);  // -0: v + -0 = v
   }
-  if (out.alpha != 1.0f) {
-    const __m512 alpha = _mm512_set1_ps(out.alpha);
-    v0 = _mm512_fmadd_ps(alpha, v0, b0), v1 = _mm512_fmadd_ps(alpha, v1, b1);
-  } else {
-    v0 = _mm512_add_ps(v0, b0), v1 = _mm512_add_ps(v1, b1);
-  }
+  v0 = scale_and_bias(v0, b0, out.alpha), v1 = scale_and_bias(v1, b1, out.alpha);
 }
 
 // An MR×32 fp32 tile in registers to float or float16 outputs, rounded as store16 rounds.
