@@ -22,6 +22,7 @@
 #include <tessel/distributed.hpp>
 #include <tessel/tessel.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -337,6 +338,40 @@ void test_bf16_route_agreement(const dist::Communicator& world, const dist::Comm
         "run_on_agreed_route restores the route setting after the product threw");
 }
 
+// Every rank of a Communicator holds rank 0's measured bfloat16 route, also a rank whose own
+// measurement differed (simulated: ranks other than 0 adopt the other route, then a new
+// Communicator is made). Without this, where the rates are close (or the cores busy) two
+// ranks could measure differently and their single-process products differ in their bits.
+void test_route_measurement_shared(const dist::Communicator& world) {
+  using tessel::detail::Bf16Route;
+  auto rank0_and_spread = [&] {
+    const int mine = static_cast<int>(tessel::detail::measured_bf16_route());
+    int v[3] = {world.rank() == 0 ? mine : 0, mine, -mine};
+    MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_INT, MPI_MAX, world.get());
+    return std::array<int, 3>{v[0], v[1], -v[2]};  // rank 0's, the largest, the smallest
+  };
+  const auto at_start = rank0_and_spread();
+  check(at_start[1] == at_start[0] && at_start[2] == at_start[0],
+        "every rank holds rank 0's measured bfloat16 route after the Communicator was made");
+  if (!tessel::detail::dpbf16_available()) {
+    if (g_rank == 0)
+      std::printf("NOTE: no AVX512_BF16 here: the measured route is fma on every rank, a differing "
+                  "measurement cannot be simulated\n");
+    return;
+  }
+  const auto rank0 = static_cast<Bf16Route>(at_start[0]);
+  const Bf16Route other = rank0 == Bf16Route::fma ? Bf16Route::dpbf16 : Bf16Route::fma;
+  if (world.rank() != 0) tessel::detail::adopt_measured_bf16_route(other);
+  const auto differing = rank0_and_spread();
+  check(world.size() == 1 || differing[1] != differing[2], "the simulated measurements differ between ranks");
+  {
+    dist::Communicator again(MPI_COMM_WORLD);
+    const auto after = rank0_and_spread();
+    check(after[0] == at_start[0] && after[1] == after[0] && after[2] == after[0],
+          "a new Communicator gives every rank rank 0's measured route, also ranks that measured otherwise");
+  }
+}
+
 // What the backward allocates (tessel::memory_stats(), after a warm-up, one thread): this
 // rank's dA1, dW1 and the T buffer dW1 is broadcast in, nothing per chunk (the partials read
 // A1 and dO3 in place; the fp32 sums are std::vectors, which tessel does not count).
@@ -454,6 +489,7 @@ int main(int argc, char** argv) {
     dist::Communicator world(MPI_COMM_WORLD);
     dist::Communicator self(MPI_COMM_SELF);
     g_rank = world.rank();
+    test_route_measurement_shared(world);
     test_data_parallel<float>(world, self);
     test_data_parallel<float16>(world, self);
     test_data_parallel<bfloat16>(world, self);

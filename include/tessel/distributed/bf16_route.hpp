@@ -5,7 +5,8 @@
 // of products in different orders, so their bits may differ. The choice depends on
 //   * a preference: TESSEL_BF16_ROUTE / set_bf16_route, else amx where the CPU and OS allow
 //     it, else a timing measurement made once per process (which two processes may make
-//     differently), and
+//     differently where the rates are close; the ranks of a Communicator adopt rank 0's, see
+//     communicator.hpp), and
 //   * the data: in automatic mode a call whose inputs hold a tiny value (nonzero, |x| < 2^-40)
 //     takes the fma route as a whole.
 // A product cut across ranks is several calls, one per rank, each seeing only its own rows or
@@ -19,9 +20,10 @@
 // With every input on one process this is exactly the choice the single-process call makes
 // (rank 0's preference; its guard sees the union of the ranks' inputs), so the distributed
 // result is the single-process result, for any number of ranks. Rank 0's preference decides
-// because a measured preference can differ between processes: runs with different rank
-// counts agree as long as rank 0 prefers the same route (pin it with TESSEL_BF16_ROUTE to
-// compare runs made at different times).
+// because a forced one (TESSEL_BF16_ROUTE is read by each process) can differ between ranks;
+// the measured one cannot within a job (every rank adopted rank 0's when the Communicator
+// was made). Runs with different rank counts agree as long as rank 0 prefers the same route
+// (pin it with TESSEL_BF16_ROUTE to compare runs made at different times).
 //
 // A rank whose own call would take another route pins the process's route setting to the
 // agreed one for the duration of the product (RouteScope) and then restores it. A product

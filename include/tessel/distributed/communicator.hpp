@@ -35,6 +35,7 @@
 #include <utility>
 
 #include "../core/error.hpp"
+#include "../gemm/bf16_route.hpp"
 
 TESSEL_NAMESPACE_BEGIN
 namespace distributed {
@@ -98,7 +99,8 @@ class Environment {
 };
 
 // tessel's own duplicate of a caller's communicator (see the top of this file). The ranks
-// and their order are the caller's. Collective to construct (MPI_Comm_dup) and to destroy
+// and their order are the caller's. Collective to construct (MPI_Comm_dup, and rank 0's
+// bfloat16 route measurement shared: share_bf16_route_measurement) and to destroy
 // (MPI_Comm_free): every rank of the communicator must create and destroy it together.
 class Communicator {
  public:
@@ -110,6 +112,7 @@ class Communicator {
     detail::check_mpi(rc, "MPI_Comm_set_errhandler");
     detail::check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     detail::check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    share_bf16_route_measurement();
   }
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
@@ -130,6 +133,18 @@ class Communicator {
   MPI_Comm get() const { return comm_; }
 
  private:
+  // Every rank adopts rank 0's measured bfloat16 route (gemm/bf16_route.hpp), so that the
+  // ranks' products agree in their bits even where two processes would measure differently:
+  // the single-process calls a rank makes, and the one-rank runs a test compares against,
+  // then take the route the distributed operations agree on (distributed/bf16_route.hpp).
+  // Only rank 0 measures. A failure frees the duplicate (the destructor will not run).
+  void share_bf16_route_measurement() {
+    int route = rank_ == 0 ? static_cast<int>(tessel::detail::measured_bf16_route()) : 0;
+    const int rc = MPI_Bcast(&route, 1, MPI_INT, 0, comm_);
+    if (rc != MPI_SUCCESS) MPI_Comm_free(&comm_);
+    detail::check_mpi(rc, "MPI_Bcast");
+    if (rank_ != 0) tessel::detail::adopt_measured_bf16_route(static_cast<tessel::detail::Bf16Route>(route));
+  }
   void release() noexcept {
     if (comm_ != MPI_COMM_NULL && !detail::mpi_finalized()) MPI_Comm_free(&comm_);
     comm_ = MPI_COMM_NULL;

@@ -11,7 +11,9 @@
 // depends on the core: on AMD Zen 4 vdpbf16ps issues as fast as an fp32 FMA (twice the
 // multiply-adds), on Intel Emerald Rapids at half the rate (the same multiply-adds, and the
 // fp32 route packs more simply). So that choice is a one-time measurement at first use (a
-// burst of about a millisecond of each instruction), not the CPUID flag alone.
+// burst of about a millisecond of each instruction), not the CPUID flag alone. Where the two
+// rates are close, two processes may decide differently; a distributed job's ranks adopt
+// rank 0's decision (adopt_measured_bf16_route) so that they agree.
 // vdpbf16ps and tdpbf16ps both flush denormals, so a call takes either only when its inputs
 // pass the guard of gemm/bf16_guard.hpp (the same guard for both).
 //
@@ -123,10 +125,34 @@ inline RouteRates measure_route_rates() {
   return r;
 }
 
-// The measured route, decided once per process (fma without AVX512_BF16).
+// The measured route of this process: -1 until the first measurement (or adoption).
+inline std::atomic<int>& measured_route_slot() {
+  static std::atomic<int> v{-1};
+  return v;
+}
+
+// The measured route, decided once per process (fma without AVX512_BF16). Two threads that
+// both find it unmeasured may both measure; the first result stored is the one every call
+// sees from then on.
 inline Bf16Route measured_bf16_route() {
-  static const Bf16Route route = dpbf16_available() ? route_for_rates(measure_route_rates()) : Bf16Route::fma;
-  return route;
+  std::atomic<int>& slot = measured_route_slot();
+  int v = slot.load(std::memory_order_acquire);
+  if (v >= 0) return static_cast<Bf16Route>(v);
+  const Bf16Route r = dpbf16_available() ? route_for_rates(measure_route_rates()) : Bf16Route::fma;
+  int unmeasured = -1;
+  slot.compare_exchange_strong(unmeasured, static_cast<int>(r), std::memory_order_acq_rel);
+  return static_cast<Bf16Route>(slot.load(std::memory_order_acquire));
+}
+
+// Makes `r` this process's measured route instead of its own measurement (fma where r is not
+// fma or dpbf16, or cannot run here), so that processes that must agree on their bits, such
+// as the ranks of one distributed job (distributed/communicator.hpp), share one measurement:
+// two processes on the same CPU can measure differently when the rates are close or the
+// cores are busy. Returns the route adopted.
+inline Bf16Route adopt_measured_bf16_route(Bf16Route r) {
+  const Bf16Route adopted = r == Bf16Route::dpbf16 && dpbf16_available() ? Bf16Route::dpbf16 : Bf16Route::fma;
+  measured_route_slot().store(static_cast<int>(adopted), std::memory_order_release);
+  return adopted;
 }
 
 inline std::atomic<int>& bf16_route_setting() {
