@@ -6,15 +6,14 @@
 //   l1      one tile over and over: A and B in L1, C the fp32 buffer (the kernel's ceiling)
 //   l2      a row of tiles across a B block of nc columns that lives in L2 (the driver's
 //           loop over jr with the A panel resident)
-//   <type>  as l2, and each finished tile goes to a large output of that type through
-//           run_store while the next computes (the spread stores of the last k block), the
-//           output rows walked like C's rows, so the stores miss the caches as in a product
-//           whose output exceeds them (non-temporal when `stream` is set, as the driver does
-//           for outputs larger than the last-level cache); /cached: the same MR rows each time,
-//           so the output stays in cache and only the stores' instructions cost
-//   <type>/direct  as <type>, each tile written from the kernel's registers by run_output
-//           when it is done (no fp32 strip), as the driver does with one k block and no epilogue
-// Rows: kernel/<kernel>/kc:<depth>/<setting>[/direct][/stream|/cached]; counters GFLOP/s and %peak (the fp32
+//   <type>/direct  as l2, and each tile written from the kernel's registers by run_output to
+//           a large output of that type (no fp32 strip), as the driver writes the whole tiles
+//           of a last k block; the output rows walked like C's rows, so the stores miss the
+//           caches as in a product whose output exceeds them (non-temporal when `stream` is
+//           set, as the driver does for outputs larger than the last-level cache); /cached: the
+//           same MR rows each time, so the output stays in cache and only the stores'
+//           instructions cost
+// Rows: kernel/<kernel>/kc:<depth>/<setting>[/stream|/cached]; counters GFLOP/s and %peak (the fp32
 // FMA peak for the fp32 kernel, vdpbf16ps's for the pair kernel, AMX's for the tile kernel).
 // The values are normal (ones), since the time of these instructions does not depend on them.
 #include <benchmark/benchmark.h>
@@ -52,7 +51,7 @@ struct Buffer {
   float* p = nullptr;
 };
 
-enum class Setting { l1, l2, store, store_cached, direct };
+enum class Setting { l1, l2, direct, direct_cached };
 
 // The output: rows of `cols` values, as many as make `bytes`, written strip after strip.
 template <class TC>
@@ -81,24 +80,10 @@ void run_kernel(benchmark::State& state, std::int64_t kc, Setting setting, bool 
   Buffer a(MR * kc, pattern), b(nc * kc, pattern), strip(MR * ldc, 0);
   std::unique_ptr<Output<TC>> out;
   if (setting != Setting::l1 && setting != Setting::l2)
-    out = std::make_unique<Output<TC>>(out_cols, setting == Setting::store ? 64ll << 20 : MR * out_cols * std::int64_t(sizeof(TC)));
+    out = std::make_unique<Output<TC>>(out_cols, setting == Setting::direct ? 64ll << 20 : MR * out_cols * std::int64_t(sizeof(TC)));
   std::int64_t r0 = 0;
   for (auto _ : state) {
-    if (setting == Setting::store || setting == Setting::store_cached) {
-      if constexpr (td::spreads_stores_of<Kernel, TC>()) {
-        if (r0 + MR > out->rows) r0 = 0;
-        TC* crow[MR];
-        for (int r = 0; r < MR; ++r) crow[r] = out->data + (r0 + r) * out_cols;
-        td::PendingTile<TC, MR> pending;
-        td::SpreadStrip<TC, MR> spread(crow, MR, stream);
-        for (std::int64_t jr = 0; jr < nc; jr += NR) {
-          Kernel::template run_store<TC>(kc, a.p, b.p + jr * kc, strip.p + jr, ldc, false, pending);
-          spread.tile_done(pending, strip.p, ldc, jr + NR, jr + NR >= nc);
-        }
-        Kernel::template flush<TC>(pending);
-        r0 += MR;
-      }
-    } else if (setting == Setting::direct) {
+    if (setting == Setting::direct || setting == Setting::direct_cached) {
       if constexpr (td::writes_output_of<Kernel, TC>()) {
         if (r0 + MR > out->rows) r0 = 0;
         TC* crow[MR];
@@ -132,14 +117,10 @@ void register_rows(const std::string& name, tessel_bench::PeakKind peak, std::ui
       add(base + "l1", Setting::l1, false);
       add(base + "l2", Setting::l2, false);
     } else {
-      if constexpr (td::spreads_stores_of<Kernel, TC>()) {
-        add(base + type, Setting::store, false);
-        add(base + type + "/stream", Setting::store, true);
-        add(base + type + "/cached", Setting::store_cached, false);
-      }
       if constexpr (td::writes_output_of<Kernel, TC>()) {
         add(base + type + "/direct", Setting::direct, false);
         add(base + type + "/direct/stream", Setting::direct, true);
+        add(base + type + "/direct/cached", Setting::direct_cached, false);
       }
     }
   }

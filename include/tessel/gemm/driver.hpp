@@ -10,7 +10,6 @@
 //                               NR-column panels of B, the micro-kernel per tile; on the last
 //                               k block the epilogue and the store of each tile
 //                               (gemm/store.hpp), or the kernel writes C itself:
-//     GemmCall::spread_strip    each tile while it computes the next (spread stores)
 //     GemmCall::direct_strip    each whole tile from its registers, the earlier k blocks'
 //                               sums and the epilogue added there
 //
@@ -81,7 +80,6 @@ class GemmCall {
   static constexpr int MR = Kernel::MR, NR = Kernel::NR;
   static constexpr Isa I = Kernel::isa;
   static constexpr KernelFeatures F = Kernel::features;
-  static constexpr bool kSpread = spreads_stores_of<Kernel, TC>();
   static constexpr bool kDirect = writes_output_of<Kernel, TC>();
 
  public:
@@ -109,9 +107,7 @@ class GemmCall {
     std::int64_t mc_pad = 0, nc_pad = 0;
     float* cbuf = nullptr;  // the fp32 block (several k blocks) or one MR-row strip (one)
     EpilogueBlock epi;
-    bool spread = false;    // tiles go to C through the kernel's run_store
     bool direct = false;    // whole tiles go to C from the kernel's registers (run_output)
-    PendingTile<TC, MR> pending;
   };
 
   // Unit u: the k loop. Stops early (leaving C partly written) once the check rejected.
@@ -127,16 +123,13 @@ class GemmCall {
     const std::int64_t ldc = plan_.ldc;
     // With one k block the tiles of a row panel go from the kernel to C through an MR-row
     // strip buffer; with several, the unit keeps an fp32 block and the last k block stores.
-    // (16 floats in front: a pending head vector may start up to 15 columns before the strip.)
     const std::int64_t block_floats = (bk.k_blocks == 1 ? MR : un.mc_pad) * ldc;
-    un.cbuf = ws.c.floats(16 + block_floats + epilogue_floats(mc, nc)) + 16;
+    un.cbuf = ws.c.floats(block_floats + epilogue_floats(mc, nc));
     un.epi = prepare_epilogue(p_.epilogue, un.w.i0, mc, un.w.j0, nc, un.cbuf + block_floats);
     // Unless C is read (β != 0), whole tiles of the last k block go from the kernel's
-    // registers to C, the fp32 block's earlier sums and the epilogue added there, without the
-    // round trip through the buffer that spread stores make (their reload and conversion cost
-    // more than the burst of stores saves).
+    // registers to C, the fp32 block's earlier sums and the epilogue added there, without a
+    // round trip through the buffer.
     un.direct = kDirect && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
-    un.spread = kSpread && !un.direct && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
     // B's column block is packed once for all k when it is small enough (keep_b), at offset
     // p0·nc_pad for the k block at p0, and kept for the thread's next units.
     const bool keep_b = plan_.keep_b;
@@ -148,13 +141,12 @@ class GemmCall {
       float* bp = keep_b ? bfull + p0 * un.nc_pad : ws.b.floats(un.nc_pad * kc);
       if (!have_b) {
         pack_b_panels(p0, kc, un.w, bp);
-        // (A rejected unit leaves its pending tile unwritten and its B block unkept.)
+        // (A rejected unit leaves its B block unkept.)
         if (rejects_b(bp, nc, kc)) return rejected_.store(true);
       }
       if (!macro_kernel(ws, un, p0, kc, bp, have_b)) return rejected_.store(true);
     }
     if (keep_b) ws.b_call = call_, ws.b_g = un.w.g, ws.b_jb = un.w.jb;
-    if constexpr (kSpread) Kernel::template flush<TC>(un.pending);
   }
 
   // k = 0: C = epilogue(0) (the bias, or zeros; β·C).
@@ -204,7 +196,7 @@ class GemmCall {
       const float* const ap = a_block ? ablock + ir * kc : ablock;
       if (!a_block) {
         pack_a_panels(w.i0 + ir, rows, p0, kc, w.g, ablock);
-        if (ir + MR < mc) prefetch_next_panel(un, next_block, w.i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc, last);
+        if (ir + MR < mc) prefetch_next_panel(un, next_block, w.i0 + ir + MR, std::min<std::int64_t>(MR, mc - ir - MR), p0, kc);
       }
       if (rejects_a(ap, kc)) return false;
       float* const strip = one_block ? un.cbuf : un.cbuf + ir * ldc;
@@ -221,13 +213,6 @@ class GemmCall {
           continue;
         }
       }
-      if (un.spread) {
-        // (Spread stores address C's rows from the unit's first column; C's columns are
-        // unit-stride here, so that is column j0 of each row.)
-        for (std::int64_t r = 0; r < rows; ++r) crow[r] += w.j0;
-        if constexpr (kSpread) spread_strip(un, kc, ap, bp, strip, ir, rows, crow, accumulate);
-        continue;
-      }
       for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
         tile(kc, ap, bp + jr * kc, strip + jr, accumulate, next_block.done() ? nullptr : &next_block);
         const std::int64_t cols = std::min<std::int64_t>(NR, w.cols - jr);
@@ -243,9 +228,9 @@ class GemmCall {
   // kernel takes a BlockPrefetch on that row and the panel is large (block_prefetch.hpp),
   // else in one burst now (into L1 when it is small).
   void prefetch_next_panel(const Unit& un, BlockPrefetch& pf, std::int64_t i0, std::int64_t rows, std::int64_t p0,
-                           std::int64_t kc, bool last) const {
+                           std::int64_t kc) const {
     if constexpr (F.prefetches_next_block) {
-      if (plan_.a_prefetch_l2 && p_.a.cols.is_unit() && !(last && un.spread)) {
+      if (plan_.a_prefetch_l2 && p_.a.cols.is_unit()) {
         pf.panel = block_lines(p_.a, un.w.g, i0, rows, p0, kc);
         const std::int64_t lines = rows * ((kc * static_cast<std::int64_t>(sizeof(T)) + 63) / 64 + 1);
         const std::int64_t steps = std::max<std::int64_t>(1, un.nc_pad / NR * Kernel::prefetch_steps(kc));
@@ -254,19 +239,6 @@ class GemmCall {
       }
     }
     prefetch_a(p_.a, un.w.g, i0, rows, p0, kc, plan_.a_prefetch_l2);
-  }
-
-  // The last k block of one MR-row strip with spread stores: each tile's results go to C
-  // while the next tile computes (gemm/store.hpp: SpreadStrip).
-  void spread_strip(Unit& un, std::int64_t kc, const float* ap, const float* bp, float* strip, std::int64_t ir,
-                    std::int64_t rows, TC* const* crow, bool accumulate) {
-    SpreadStrip<TC, MR> out(crow, static_cast<int>(rows), plan_.stream);
-    for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
-      Kernel::template run_store<TC>(kc, ap, bp + jr * kc, strip + jr, plan_.ldc, accumulate, un.pending);
-      const std::int64_t avail = std::min<std::int64_t>(un.w.cols, jr + NR);
-      if (un.epi.active) apply_epilogue<I>(strip + jr, plan_.ldc, rows, avail - jr, un.epi, ir, jr);
-      out.tile_done(un.pending, strip, plan_.ldc, avail, jr + NR >= un.nc_pad);
-    }
   }
 
   // The last k block of one MR-row strip (rows ir.. of the unit) with direct stores: whole

@@ -7,14 +7,8 @@
 // loads feed 28 FMAs, fewer than the two loads per cycle both Zen 4/5 and Sapphire/Emerald
 // Rapids sustain, and 28 independent chains hide the 4-cycle FMA latency on either core.
 //
-// run_store: the same tile, while the previous finished tile (a PendingTile: fp32 rows in
-// the driver's buffer, gemm/store.hpp) is written to C one row (two 16-value vectors, as a
-// rule) every four k steps. Stored in one burst after the tile, C's 28 cache lines (which
-// miss every cache when C is large) fill the store queue and stall the core for a good part
-// of the tile's time; spread over the next tile's arithmetic they drain while the FMAs run.
-// One spare zmm carries the store. run_output: the tile from the registers straight to C
-// (no fp32 buffer, no reload), which the driver prefers where there is nothing between the
-// sums and the rounding.
+// run_output: the tile from the registers straight to C (no fp32 buffer, no reload), which
+// the driver takes for every whole tile of a last k block whose output it may overwrite.
 #pragma once
 
 #include "../core/config.hpp"
@@ -64,7 +58,6 @@ struct Avx512Kernel {
   static constexpr int NR = 32;
   // pack.hpp packs an A contiguous along m a block at a time on this path (pack_lines).
   static constexpr KernelFeatures features{.prefetches_next_block = true,
-                                           .spreads_stores = true,
                                            .writes_output = true,
                                            .packs_a_block_of_lines = true};
 
@@ -82,39 +75,6 @@ struct Avx512Kernel {
 
   // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per two k.
   static constexpr std::int64_t prefetch_steps(std::int64_t kc) { return kc / 2; }
-
-  // The output types whose conversion fits the one spare register (see run_store).
-  template <class TC>
-  static constexpr bool spread_store = std::is_same_v<TC, float> || std::is_same_v<TC, float16>;
-
-  // Writes all of a pending tile now (the driver's last tile of a unit).
-  template <class TC>
-  TESSEL_TARGET_AVX512 static void flush(const PendingTile<TC, MR>& pt) {
-    isa_avx512::flush_pending(pt);
-  }
-
-  // run(kc, Ap, Bp, C, ldc, accumulate), writing all of `pending` to the output meanwhile,
-  // one row every four k steps (its source may be this call's C: it is read before C is
-  // written).
-  template <class TC>
-  TESSEL_TARGET_AVX512 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                             std::int64_t ldc, bool accumulate, const PendingTile<TC, MR>& pending) {
-    static_assert(spread_store<TC>);
-    __m512 c[MR][2];
-#pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-    PendingRows out(pending);
-    int r;
-    std::int64_t p = 0;
-    for (; p + 4 <= kc; p += 4) {
-#pragma GCC unroll 4
-      for (int u = 0; u < 4; ++u) fma_step(c, Ap + (p + u) * MR, Bp + (p + u) * NR);
-      if (out.next(r)) isa_avx512::store_pending_row(pending, r);
-    }
-    for (; p < kc; ++p) fma_step(c, Ap + p * MR, Bp + p * NR);
-    while (out.next(r)) isa_avx512::store_pending_row(pending, r);
-    write_tile<MR>(C, ldc, c, accumulate);
-  }
 
   // The tile, to the fp32 buffer C (out == nullptr) or to the output; with `next`, one line of
   // the unit's next k block is prefetched per two k steps (gemm/block_prefetch.hpp).

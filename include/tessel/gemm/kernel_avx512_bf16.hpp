@@ -6,11 +6,9 @@
 //
 // MR×NR = 14×32, like the fp32 kernel (kernel_avx512.hpp): 28 zmm accumulators, two zmm of
 // B pairs per k pair, A's pair broadcast from memory as vdpbf16ps's operand, so 30 zmm are
-// live and two are left for run_store. Per k pair: 2 vector loads + 28 broadcast loads feed
-// 28 vdpbf16ps (896 multiply-adds). Like the fp32 kernel it has run_store: the previous tile
-// goes to C one row per two k pairs while the next computes, rounded by the store's
-// conversion exactly as every other store rounds; and run_output, the tile from the registers
-// straight to C.
+// live. Per k pair: 2 vector loads + 28 broadcast loads feed 28 vdpbf16ps (896
+// multiply-adds). Like the fp32 kernel it has run_output: the tile from the registers
+// straight to C, rounded exactly as every other store rounds.
 #pragma once
 
 #include "../core/config.hpp"
@@ -36,8 +34,8 @@ namespace detail {
 TESSEL_SIMD_CODE_BEGIN
 
 // c += broadcast(*pair) · b with vdpbf16ps's embedded broadcast of a 32-bit pair from memory
-// (m32{1to16}). GCC does not fold _mm512_set1_epi32 into the instruction, and the register
-// it would hold the broadcast in is the one run_store needs to convert a pending vector.
+// (m32{1to16}). GCC does not fold _mm512_set1_epi32 into the instruction: it would hold each
+// broadcast in a register and load it separately.
 TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void dpbf16_bcast(__m512& c, const std::uint32_t* pair, __m512 b) {
   __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(c) : "v"(b), "m"(*pair));
 }
@@ -51,7 +49,6 @@ struct Avx512Bf16Kernel {
   // m, whose pairs along k pack panel by panel from lines pages apart, much slower than
   // packing dO as B rows, in spite of the 14-row tiles' padding of m = 64.
   static constexpr KernelFeatures features{.prefetches_next_block = true,
-                                           .spreads_stores = true,
                                            .writes_output = true,
                                            .own_panels = true,
                                            .packs_a_block_of_lines = true,
@@ -72,47 +69,11 @@ struct Avx512Bf16Kernel {
     }
   }
 
-  // Output types run_store can write (the driver's spread path): the bfloat16 output, or
-  // the unrounded fp32 one (which needs no conversion register either).
-  template <class TC>
-  static constexpr bool spread_store = std::is_same_v<TC, bfloat16> || std::is_same_v<TC, float>;
-
-  // Writes all of a pending tile now (the driver's last tile of a unit).
-  template <class TC>
-  TESSEL_TARGET_AVX512_BF16 static void flush(const PendingTile<TC, MR>& pt) {
-    for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r) store_pending_row(pt, r);
-  }
-
-  // Row r of a pending tile to the output: bfloat16 with vcvtneps2bf16 (this kernel's CPUs
-  // have it), fp32 as it is.
-  template <class TC>
-  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void store_pending_row(const PendingTile<TC, MR>& pt, int r) {
-    if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_pending_row(pt, r);
-    else isa_avx512::store_pending_row(pt, r);
-  }
-
-  // Two k pairs' share of the pending rows: one, or two while `extra` says so.
-  template <class TC>
-  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void store_slot(const PendingTile<TC, MR>& pt, PendingRows& out,
-                                                                        std::int64_t& extra) {
-    int r;
-    if (out.next(r)) store_pending_row(pt, r);
-    if (extra > 0 && out.next(r)) {
-      --extra;
-      store_pending_row(pt, r);
-    }
-  }
-
-  // The tile, and with a pending tile its rows written meanwhile: one per two k pairs (two
-  // while more rows than pair-pairs are left; a row per 56 vdpbf16ps keeps C's cache-line
-  // misses draining behind the arithmetic), what is left after the last pair in one burst,
-  // all before this tile is written (the pending source may be this call's C) to the fp32
-  // buffer C, or with `output` to the output.
+  // The tile, to the fp32 buffer C (output == nullptr) or to the output.
   template <class TC>
   TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
                                                                      float* C, std::int64_t ldc, bool accumulate,
                                                                      const OutputTile<TC, MR>* output,
-                                                                     const PendingTile<TC, MR>& pending,
                                                                      BlockPrefetch* next) {
     const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
     const auto* B = reinterpret_cast<const std::uint32_t*>(Bp);
@@ -120,26 +81,21 @@ struct Avx512Bf16Kernel {
     __m512 c[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-    PendingRows out(pending);
-    std::int64_t extra = out.count() - pairs / 2;  // slots that store two rows
     if (kc >= kGroup) {
       const std::uint32_t* b = B;
       for (std::int64_t q0 = 0; q0 < pairs; q0 += kGroup, A += kGroup * MR) {
         const std::uint32_t* const bend = b + std::min(kGroup, pairs - q0) * NR;
         for (const std::uint32_t* a = A; b < bend; b += NR, ++a) {
           dp_step(c, a, kGroup, b);
-          if ((a - A) % 2 != 0) store_slot(pending, out, extra);  // groups hold an even number of pairs
           if (next) next->step();
         }
       }
     } else {
       for (std::int64_t u = 0; u < pairs; ++u) {
         dp_step(c, A + u, pairs, B + u * NR);
-        if (u % 2 != 0) store_slot(pending, out, extra);
         if (next) next->step();
       }
     }
-    for (int r; out.next(r);) store_pending_row(pending, r);
     if (output == nullptr) return write_tile<MR>(C, ldc, c, accumulate);
     // vdpbf16ps flushes denormal results to zero, so no sum here is an fp32 denormal and
     // vcvtne2ps2bf16 rounds all of them as the store does (what the output adds is checked).
@@ -154,8 +110,7 @@ struct Avx512Bf16Kernel {
   // prefetched per k pair.
   TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                             std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
-    const PendingTile<bfloat16, MR> none;  // nv == 0: nothing to store
-    compute<bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr, none, next);
+    compute<bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
   }
 
   // Output types run_output can write: bfloat16 and fp32.
@@ -167,16 +122,7 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512_BF16 static void run_output(std::int64_t kc, const float* Ap, const float* Bp,
                                                    const OutputTile<TC, MR>& out, BlockPrefetch* next = nullptr) {
     static_assert(output_store<TC>);
-    const PendingTile<TC, MR> none;
-    compute<TC>(kc, Ap, Bp, nullptr, 0, false, &out, none, next);
-  }
-
-  // run(), writing all of `pending` to the output meanwhile.
-  template <class TC>
-  TESSEL_TARGET_AVX512_BF16 static void run_store(std::int64_t kc, const float* Ap, const float* Bp, float* C,
-                                                  std::int64_t ldc, bool accumulate, const PendingTile<TC, MR>& pending) {
-    static_assert(spread_store<TC>);
-    compute<TC>(kc, Ap, Bp, C, ldc, accumulate, nullptr, pending, nullptr);
+    compute<TC>(kc, Ap, Bp, nullptr, 0, false, &out, next);
   }
 
   // The pair panels (gemm/pack_pairs.hpp) and their check for tiny values.

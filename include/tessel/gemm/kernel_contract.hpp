@@ -14,7 +14,7 @@
 //   * C is the driver's fp32 block buffer, never the user's output: rows are 64-byte aligned
 //     (ldc is a multiple of 16). Edge tiles, the epilogue, the conversion to the output type
 //     and streaming stores are the store's (gemm/store.hpp); a kernel that writes the output
-//     itself does so only through the store's PendingTile (spreads_stores).
+//     itself does so only through the store's OutputTile (writes_output).
 //   * With accumulate == false C is only written, never read.
 //   * The sum runs over p in increasing order, in fp32 (or the pairs of own_panels, in pair
 //     order); the result depends on nothing but (kc, Ap, Bp), so not on the thread count.
@@ -24,11 +24,6 @@
 //                          the driver asks (the next A panel, the unit's next k block), one
 //                          next->step() per step of its k loop (next may be null); same
 //                          result; prefetch_steps(kc): how many steps a run of depth kc takes
-//   spreads_stores         template <class TC> static constexpr bool spread_store (the output
-//                          types it can write), run_store<TC>(kc, Ap, Bp, C, ldc, accumulate,
-//                          const PendingTile<TC, MR>&): run() that also writes the pending
-//                          tile to the output meanwhile (reading it before writing C, which
-//                          may be its source), and flush<TC>(pending)
 //   writes_output          template <class TC> static constexpr bool output_store (the output
 //                          types it can write) and run_output<TC>(kc, Ap, Bp, const
 //                          OutputTile<TC, MR>&, BlockPrefetch* next): run() of a whole tile
@@ -73,7 +68,6 @@ namespace detail {
 
 struct KernelFeatures {
   bool prefetches_next_block = false;
-  bool spreads_stores = false;
   bool writes_output = false;
   bool own_panels = false;
   bool packs_a_block_of_lines = false;
@@ -111,10 +105,6 @@ consteval bool check_micro_kernel() {
       { K::prefetch_steps(kc) } -> std::same_as<std::int64_t>;
     }, "micro-kernel: features.prefetches_next_block needs run(kc, Ap, Bp, C, ldc, accumulate, BlockPrefetch*) "
        "and prefetch_steps(kc)");
-  if constexpr (f.spreads_stores)
-    static_assert(requires { { K::template spread_store<float> } -> std::convertible_to<bool>; },
-                  "micro-kernel: features.spreads_stores needs template <class TC> spread_store, run_store<TC> and "
-                  "flush<TC>");
   if constexpr (f.writes_output)
     static_assert(requires { { K::template output_store<float> } -> std::convertible_to<bool>; },
                   "micro-kernel: features.writes_output needs template <class TC> output_store and run_output<TC>");
@@ -154,13 +144,6 @@ struct KernelStateScope {
 template <class K, class TC>
 consteval bool writes_output_of() {
   if constexpr (K::features.writes_output) return K::template output_store<TC>;
-  else return false;
-}
-
-// Whether K writes outputs of type TC while computing (its declared spread_store<TC>).
-template <class K, class TC>
-consteval bool spreads_stores_of() {
-  if constexpr (K::features.spreads_stores) return K::template spread_store<TC>;
   else return false;
 }
 

@@ -7,13 +7,11 @@
 //   apply_epilogue     v = α·acc + bias on the fp32 block, in place, right after the kernel
 //                      wrote a tile (while it is in L1); nothing when there is neither
 //   store_rows         fp32 rows (a tile, a strip) to C: + β·C, one rounding, streaming
-//   PendingTile, store_pending_row, flush_pending, PendingRows, SpreadStrip
-//                      tiles a kernel writes to C while it computes the next (run_store)
 //   OutputTile, finish_row, store_register_tile
 //                      a kernel's finished tile from its registers to C (run_output), with
 //                      the earlier k blocks' sums and the epilogue added in the registers
 // So a bias costs an add per vector in registers (run_output) or one pass over tiles in L1,
-// keeps spread and streaming stores (it never reads C), and a call without one runs exactly
+// keeps streaming stores (it never reads C), and a call without one runs exactly
 // the code it ran before it existed.
 #pragma once
 
@@ -258,24 +256,6 @@ void store_rows(const float* buf, std::int64_t ldc, std::int64_t rows, std::int6
   }
 }
 
-// ---- tiles written while the next one computes ------------------------------------------------
-
-// Finished results on their way to C, for kernels that write them while computing the next
-// tile (Kernel::run_store): nv 16-value vectors per row, row r < rows taking src[r*ld + 16q]
-// to dst[r][16q], q < nv, converted to T, only the lanes in `head` for the first vector and
-// in `tail` for the last (masked lanes are neither read nor written); whole vectors go out
-// non-temporally when stream (then every dst[r] is aligned for it). nv == 0: nothing pending.
-// (The epilogue has been applied to src already; β is 0 on this path.)
-template <class T, int MR>
-struct PendingTile {
-  const float* src = nullptr;
-  std::int64_t ld = 0;
-  T* dst[MR] = {};
-  int rows = 0, nv = 0;
-  unsigned head = 0xffff, tail = 0xffff;
-  bool stream = false;
-};
-
 // ---- register tiles straight to C ------------------------------------------------------------
 
 // Where a kernel's run_output writes a whole MR×32 tile: C's rows (at column 0, C's columns
@@ -377,123 +357,6 @@ TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void store_register_tile_normal(c
 }
 }  // namespace isa_avx512_bf16
 #endif
-
-// The mask of vector q of a pending tile's rows.
-template <class T, int MR>
-TESSEL_ALWAYS_INLINE unsigned pending_mask(const PendingTile<T, MR>& pt, int q) {
-  return (q == 0 ? pt.head : 0xffffu) & (q == pt.nv - 1 ? pt.tail : 0xffffu);
-}
-
-#if defined(TESSEL_HAVE_X86_TARGETS)
-namespace isa_avx512 {
-// Row r of a pending tile, all its vectors: fp32 from the driver's buffer, converted to T
-// with store16's rounding (round to nearest even, NaN made quiet), masked by head and tail.
-template <class T, int MR>
-TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE void store_pending_row(const PendingTile<T, MR>& pt, int r) {
-  const float* const src = pt.src + r * pt.ld;
-  T* const dst = pt.dst[r];
-  for (int q = 0; q < pt.nv; ++q) {
-    const auto m = static_cast<__mmask16>(pending_mask(pt, q));
-    store16(dst + 16 * q, _mm512_maskz_loadu_ps(m, src + 16 * q), m, pt.stream);
-  }
-}
-// Writes all of a pending tile now.
-template <class T, int MR>
-TESSEL_TARGET_AVX512 void flush_pending(const PendingTile<T, MR>& pt) {
-  for (int r = 0; r < (pt.nv > 0 ? pt.rows : 0); ++r) store_pending_row(pt, r);
-}
-}  // namespace isa_avx512
-
-namespace isa_avx512_bf16 {
-// store_pending_row for bfloat16 outputs with vcvtneps2bf16: store32's rounding (round_to_bf16's
-// for every input but an fp32 denormal, which goes through store16 instead) in one
-// instruction where round_to_bf16 takes about a dozen, issued between the pair kernel's
-// vdpbf16ps.
-template <int MR>
-TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE void store_pending_row(const PendingTile<bfloat16, MR>& pt, int r) {
-  const float* const src = pt.src + r * pt.ld;
-  bfloat16* const dst = pt.dst[r];
-  for (int q = 0; q < pt.nv; ++q) {
-    const auto m = static_cast<__mmask16>(pending_mask(pt, q));
-    const __m512 v = _mm512_maskz_loadu_ps(m, src + 16 * q);
-    if (_mm512_fpclass_ps_mask(v, kFpClassDenormal) != 0) {
-      isa_avx512::store16(dst + 16 * q, v, m, pt.stream);
-      continue;
-    }
-    const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
-    if (pt.stream && m == 0xffff) _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + 16 * q), h);
-    else _mm256_mask_storeu_epi16(dst + 16 * q, m, h);
-  }
-}
-}  // namespace isa_avx512_bf16
-#endif
-
-// A kernel's walk over a pending tile's rows, for storing them one at a time between its k
-// steps (run_store): next() names the row to store (the kernel stores it with its path's
-// store_pending_row).
-class PendingRows {
- public:
-  template <class T, int MR>
-  explicit PendingRows(const PendingTile<T, MR>& pt) : rows_(pt.nv > 0 ? pt.rows : 0) {}
-  int count() const { return rows_; }
-  // The next row, if any is left (false: none), and moves past it.
-  TESSEL_ALWAYS_INLINE bool next(int& r) {
-    if (r_ >= rows_) return false;
-    r = r_++;
-    return true;
-  }
-
- private:
-  const int rows_;
-  int r_ = 0;
-};
-
-// The tiles of one MR-row strip on their way to C through a kernel's run_store: the whole
-// 16-value vectors of the strip's finished columns become the next pending tile, aligned in C
-// (so they can be non-temporal even when C's rows are not aligned). The first h columns (up to
-// the first aligned one) and the last few go out as masked vectors.
-template <class T, int MR>
-class SpreadStrip {
- public:
-  // C's rows at the strip's first column; stream: the unit writes non-temporally.
-  SpreadStrip(T* const* crow, int rows, bool stream) : crow_(crow), rows_(rows), nt_(stream) {
-    std::int64_t h = 0;  // the first column where C's rows are vector-aligned
-    for (int r = 0; r < rows; ++r) {
-      const auto addr = reinterpret_cast<std::uintptr_t>(crow[r]);
-      const auto hr = static_cast<std::int64_t>((16 - addr / sizeof(T) % 16) % 16);
-      if (r == 0) h = hr;
-      if (hr != h || addr % sizeof(T) != 0) nt_ = false;
-    }
-    if (!nt_) h = 0;
-    g0_ = h > 0 ? h - 16 : 0;
-  }
-
-  // The kernel has written the tile ending before column `avail` (and stored the previous
-  // pending tile, so pending is free): its finished whole vectors, or with last_tile
-  // everything left, become pending.
-  void tile_done(PendingTile<T, MR>& pending, const float* strip, std::int64_t ldc, std::int64_t avail,
-                 bool last_tile) {
-    pending.nv = 0;
-    // Vectors lie on the grid g0 + 16·q (aligned in C when streaming); the columns before
-    // done_ are stored or pending.
-    const std::int64_t e = last_tile ? avail : g0_ + (avail - g0_) / 16 * 16;
-    if (e <= done_) return;
-    const std::int64_t vs = g0_ + (done_ - g0_) / 16 * 16;
-    const auto nv = static_cast<int>((e - vs + 15) / 16);
-    pending.src = strip + vs, pending.ld = ldc, pending.rows = rows_, pending.nv = nv;
-    pending.head = (0xffffu << (done_ - vs)) & 0xffffu;
-    pending.tail = 0xffffu >> (16 * nv - (e - vs));
-    pending.stream = nt_;
-    for (int r = 0; r < rows_; ++r) pending.dst[r] = crow_[r] + vs;
-    done_ = e;
-  }
-
- private:
-  T* const* crow_;
-  int rows_;
-  bool nt_;
-  std::int64_t g0_ = 0, done_ = 0;
-};
 
 TESSEL_SIMD_CODE_END
 }  // namespace detail
