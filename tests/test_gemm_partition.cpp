@@ -168,27 +168,3 @@ TEST_CASE("blocking: a unit that packs its own B block and prefetches the next o
   CHECK(make_blocking(14, 32, fp32, 4096, 1024, 2048, cpu, 4).nc == make_blocking(14, 32, fp32, 4096, 1024, 2048, cpu).nc);
   CHECK(make_blocking(14, 32, fp32, 64, 1024, 128, cpu, 4).nc == make_blocking(14, 32, fp32, 64, 1024, 128, cpu).nc);
 }
-
-TEST_CASE("partition: a B block is kept for all of k only where other units share it", "[gemm][partition]") {
-  tessel::CpuFeatures cpu;
-  cpu.l1d = 32 * 1024, cpu.l2 = 1024 * 1024;
-  auto plan = [&](std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
-    const GemmShape s{16, m, n, k, 14, 32, 2, 2, false};
-    return plan_gemm(s, make_blocking(14, 32, m, n, k, cpu), cpu, threads);
-  };
-  for (int threads : {1, 2, 8}) {
-    // dW of a head (m = 64: one row block, several k blocks): no other unit reads its B
-    // block, so each k block is packed into one L2-sized buffer, not into a copy of all of k.
-    const GemmPlan dw = plan(64, 1024, 2048, threads);
-    REQUIRE(dw.m_blocks == 1);
-    REQUIRE(dw.bk.k_blocks > 1);
-    CHECK_FALSE(dw.keep_b);
-    CHECK(gemm_workspace_bytes(dw) < cpu.l2);
-    // dA-like (several row blocks share each B block; all of k fits the bound): kept.
-    const GemmPlan da = plan(2048, 64, 1024, threads);
-    REQUIRE(da.m_blocks > 1);
-    CHECK(da.keep_b);
-    // One k block: the block is the unit's whole B, kept either way.
-    CHECK(plan(64, 1024, 64, threads).keep_b);
-  }
-}

@@ -171,17 +171,13 @@ inline GemmPlan plan_gemm(const GemmShape& shape, const Blocking& bk, const CpuF
   // The next A panel's rows go to L2 rather than L1 when they would take more than an eighth
   // of L1 (pack.hpp: prefetch_a).
   p.a_prefetch_l2 = shape.mr * bk.kc * shape.in_bytes > l1 / 8;
-  // A B column block packed for all of k is kept when it fits the bound kept for it and
-  // other units share it (several row blocks: consecutive units then share it, and pack it
-  // once per thread instead of once per unit). With several k blocks it does not stay in L2
-  // anyway; each k block's part is streamed from the packed copy like the unit's own panels.
-  // A unit that shares its B block with none (all of m one row block: dW = Aᵀ·dO with k the
-  // positions) packs each k block into the same buffer instead, which stays in L2; kept,
-  // every k block would go to fresh lines of a copy several L2s long, written back to memory.
+  // A B column block packed for all of k is kept when it fits the bound kept for it: the
+  // units sharing it (consecutive ones) then pack it once per thread instead of once per
+  // unit. With several k blocks it does not stay in L2 anyway; each k block's part is
+  // streamed from the packed copy like the unit's own panels.
   const auto panel_bytes = std::int64_t(sizeof(float));
   // (Compared as a quotient: k of expanded, stride-0 operands may be near 2^62.)
-  p.keep_b = bk.k_blocks == 1 ||
-             (p.m_blocks > 1 && shape.k <= 4 * l2 / (round_up(nc, shape.nr) * panel_bytes));
+  p.keep_b = bk.k_blocks == 1 || shape.k <= 4 * l2 / (round_up(nc, shape.nr) * panel_bytes);
   // Batches fastest for a batch of one-k-block products with small B blocks (an eighth of
   // L2; the multi-head case with a short k and n): the heads' A blocks are then column slices
   // of the same rows, whose pages and DRAM rows the previous unit has just opened (a head's A
@@ -204,7 +200,7 @@ inline std::int64_t gemm_workspace_bytes(const GemmPlan& plan) {
   const std::int64_t k = std::max<std::int64_t>(s.k, 1);
   const std::int64_t a = mc_pad * plan.bk.kc;
   const std::int64_t b = nc_pad * (plan.keep_b ? k : plan.bk.kc);
-  const std::int64_t c = (plan.bk.k_blocks == 1 ? s.mr : mc_pad) * plan.ldc + epilogue_floats(rows, cols);
+  const std::int64_t c = 16 + (plan.bk.k_blocks == 1 ? s.mr : mc_pad) * plan.ldc + epilogue_floats(rows, cols);
   return (a + b + c) * std::int64_t(sizeof(float));
 }
 
