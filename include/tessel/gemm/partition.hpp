@@ -200,7 +200,7 @@ inline std::int64_t gemm_workspace_bytes(const GemmPlan& plan) {
   const std::int64_t k = std::max<std::int64_t>(s.k, 1);
   const std::int64_t a = mc_pad * plan.bk.kc;
   const std::int64_t b = nc_pad * (plan.keep_b ? k : plan.bk.kc);
-  const std::int64_t c = 16 + (plan.bk.k_blocks == 1 ? s.mr : mc_pad) * plan.ldc + epilogue_floats(rows, cols);
+  const std::int64_t c = (plan.bk.k_blocks == 1 ? s.mr : mc_pad) * plan.ldc + epilogue_floats(rows, cols);
   return (a + b + c) * std::int64_t(sizeof(float));
 }
 
