@@ -215,6 +215,48 @@ void check_tile(std::int64_t kc, std::int64_t rows, std::int64_t cols, std::uint
     CHECK(before - remaining(counted.panel) == K::prefetch_steps(kc));
     CHECK(std::memcmp(c2.get(), c.get(), sizeof(float) * MR * ldc) == 0);
   }
+  // short_panels: run_rows(r) gives the first r rows run()'s bits, with and without
+  // accumulating, and touches no other row; the same prefetch steps as run().
+  if constexpr (K::features.short_panels) {
+    const std::size_t n = static_cast<std::size_t>(MR * ldc);
+    Aligned c3(n, 0xff), c3_acc(n);
+    const auto sentinel = c3.get()[0];  // 0xffffffff: a NaN no sum produces bit for bit here
+    for (int r = 1; r <= MR; ++r) {
+      std::memset(c3.get(), 0xff, n * 4);
+      std::memcpy(c3_acc.get(), old.data(), n * 4);
+      BlockPrefetch counted;
+      std::vector<float> lines(static_cast<std::size_t>(16 * (4 * kc + 64)));
+      const Operand<const float> many{lines.data(), Axis::strided(0), Axis::strided(16), Axis::strided(1)};
+      counted.panel = tessel::detail::block_lines(many, 0, 0, 4 * kc + 64, 0, 16);
+      counted.rate = 1;
+      std::int64_t steps = 0;
+      for (tessel::detail::LineRuns l = counted.panel; !l.done(); ++steps) l.next();
+      K::run_rows(r, kc, ap.get(), bp.get(), c3.get(), ldc, false, &counted);
+      for (tessel::detail::LineRuns l = counted.panel; !l.done(); --steps) l.next();
+      K::run_rows(r, kc, ap.get(), bp.get(), c3_acc.get(), ldc, true, nullptr);
+      if constexpr (K::features.holds_thread_state) K::release_thread_state();
+      std::int64_t wrong = 0, touched = 0, wrong_acc = 0, touched_acc = 0;
+      for (int i = 0; i < MR; ++i)
+        for (std::int64_t j = 0; j < ldc; ++j) {
+          const std::size_t at = static_cast<std::size_t>(i * ldc + j);
+          const bool ours = i < r && j < NR;
+          const float got = c3.get()[at], got_acc = c3_acc.get()[at];
+          if (ours) {
+            wrong += std::memcmp(&got, &c.get()[at], 4) != 0;
+            wrong_acc += std::memcmp(&got_acc, &c_acc.get()[at], 4) != 0;
+          } else {
+            touched += std::memcmp(&got, &sentinel, 4) != 0;
+            touched_acc += std::memcmp(&got_acc, &old[at], 4) != 0;
+          }
+        }
+      INFO("run_rows(" << r << ") kc " << kc);
+      CHECK(wrong == 0);
+      CHECK(wrong_acc == 0);
+      CHECK(touched == 0);
+      CHECK(touched_acc == 0);
+      CHECK(steps == K::prefetch_steps(kc));
+    }
+  }
   check_run_output<K, T>(kc, ap.get(), bp.get(), c.get(), ldc);
   check_run_output<K, float>(kc, ap.get(), bp.get(), c.get(), ldc);
   if (rows == MR && cols == NR) {

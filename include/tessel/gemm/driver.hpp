@@ -202,7 +202,7 @@ class GemmCall {
       float* const strip = one_block ? un.cbuf : un.cbuf + ir * ldc;
       const bool accumulate = !one_block && !first;
       if (!last) {
-        for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) tile(kc, ap, bp + jr * kc, strip + jr, accumulate, &next_block);
+        for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) tile(rows, kc, ap, bp + jr * kc, strip + jr, accumulate, &next_block);
         continue;
       }
       TC* crow[MR];
@@ -214,7 +214,7 @@ class GemmCall {
         }
       }
       for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
-        tile(kc, ap, bp + jr * kc, strip + jr, accumulate, next_block.done() ? nullptr : &next_block);
+        tile(rows, kc, ap, bp + jr * kc, strip + jr, accumulate, next_block.done() ? nullptr : &next_block);
         const std::int64_t cols = std::min<std::int64_t>(NR, w.cols - jr);
         if (un.epi.active) apply_epilogue<I>(strip + jr, ldc, rows, cols, un.epi, ir, jr);
         store_rows<I>(strip + jr, ldc, rows, cols, crow, p_.c.cols, w.j0 + jr, p_.epilogue.beta, plan_.stream);
@@ -262,14 +262,19 @@ class GemmCall {
         else Kernel::template run_output<TC>(kc, ap, bp + jr * kc, out);
         continue;
       }
-      tile(kc, ap, bp + jr * kc, strip + jr, accumulate, pf);
+      tile(rows, kc, ap, bp + jr * kc, strip + jr, accumulate, pf);
       if (un.epi.active) apply_epilogue<I>(strip + jr, plan_.ldc, rows, cols, un.epi, ir, jr);
       store_rows<I>(strip + jr, plan_.ldc, rows, cols, crow, p_.c.cols, un.w.j0 + jr, 0.0f, plan_.stream);
     }
   }
 
-  // One micro-tile; next: the unit's next k block to prefetch meanwhile (null: none).
-  void tile(std::int64_t kc, const float* ap, const float* bp, float* c, bool accumulate, BlockPrefetch* next) const {
+  // One micro-tile of a panel with `rows` real rows; next: the unit's next k block to
+  // prefetch meanwhile (null: none). A kernel with short_panels computes only those rows.
+  void tile(std::int64_t rows, std::int64_t kc, const float* ap, const float* bp, float* c, bool accumulate,
+            BlockPrefetch* next) const {
+    if constexpr (F.short_panels) {
+      if (rows < MR) return Kernel::run_rows(static_cast<int>(rows), kc, ap, bp, c, plan_.ldc, accumulate, next);
+    }
     if constexpr (F.prefetches_next_block) Kernel::run(kc, ap, bp, c, plan_.ldc, accumulate, next);
     else Kernel::run(kc, ap, bp, c, plan_.ldc, accumulate);
   }

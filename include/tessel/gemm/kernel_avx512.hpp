@@ -13,6 +13,7 @@
 
 #include "../core/config.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -59,14 +60,17 @@ struct Avx512Kernel {
   // pack.hpp packs an A contiguous along m a block at a time on this path (pack_lines).
   static constexpr KernelFeatures features{.prefetches_next_block = true,
                                            .writes_output = true,
+                                           .short_panels = true,
                                            .packs_a_block_of_lines = true};
 
-  // One k step of the tile: c[i][:] += A[i, p] * B[p, :] (A broadcast, B two vectors).
-  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void fma_step(__m512 (&c)[MR][2], const float* a, const float* b) {
+  // One k step of the tile's first R rows: c[i][:] += A[i, p] * B[p, :] (A broadcast, B two
+  // vectors).
+  template <int R>
+  TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void fma_step(__m512 (&c)[R][2], const float* a, const float* b) {
     const __m512 b0 = _mm512_load_ps(b);
     const __m512 b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
       c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
@@ -76,15 +80,16 @@ struct Avx512Kernel {
   // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per two k.
   static constexpr std::int64_t prefetch_steps(std::int64_t kc) { return kc / 2; }
 
-  // The tile, to the fp32 buffer C (out == nullptr) or to the output; with `next`, one line of
-  // the unit's next k block is prefetched per two k steps (gemm/block_prefetch.hpp).
-  template <class TC>
+  // The tile's first R rows, to the fp32 buffer C (out == nullptr) or, R == MR, to the output;
+  // with `next`, one line of the unit's next k block is prefetched per two k steps
+  // (gemm/block_prefetch.hpp).
+  template <class TC, int R = MR>
   TESSEL_TARGET_AVX512 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
                                                                 float* C, std::int64_t ldc, bool accumulate,
                                                                 const OutputTile<TC, MR>* out, BlockPrefetch* next) {
-    __m512 c[MR][2];
+    __m512 c[R][2];
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
     // Two k steps per iteration: fewer loop branches, and the next B row's loads issue early.
     std::int64_t p = 0;
     for (; p + 2 <= kc; p += 2) {
@@ -93,13 +98,27 @@ struct Avx512Kernel {
       if (next) next->step();
     }
     if (p < kc) fma_step(c, Ap + p * MR, Bp + p * NR);
-    if (out == nullptr) return write_tile<MR>(C, ldc, c, accumulate);
-    isa_avx512::store_register_tile(*out, c);
+    if constexpr (R == MR) {
+      if (out != nullptr) return isa_avx512::store_register_tile(*out, c);
+    }
+    write_tile<R>(C, ldc, c, accumulate);
   }
 
   TESSEL_TARGET_AVX512 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                        std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
     compute<float>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
+  }
+
+  // run() of the panel's first `rows` rows (kernel_contract.hpp: short_panels).
+  static void run_rows(int rows, std::int64_t kc, const float* Ap, const float* Bp, float* C, std::int64_t ldc,
+                       bool accumulate, BlockPrefetch* next = nullptr) {
+    static constexpr auto runs = per_row_count<MR>([]<int R>() { return &run_first_rows<R>; });
+    runs[static_cast<std::size_t>(rows - 1)](kc, Ap, Bp, C, ldc, accumulate, next);
+  }
+  template <int R>
+  TESSEL_TARGET_AVX512 static void run_first_rows(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                                  std::int64_t ldc, bool accumulate, BlockPrefetch* next) {
+    compute<float, R>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
   }
 
   // Output types run_output can write (with the store's conversions, whatever the fp32 values).

@@ -14,6 +14,7 @@
 #include "../core/config.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -51,26 +52,30 @@ struct Avx512Bf16Kernel {
   static constexpr KernelFeatures features{.prefetches_next_block = true,
                                            .writes_output = true,
                                            .own_panels = true,
+                                           .short_panels = true,
                                            .packs_a_block_of_lines = true,
                                            .checks_panels = true,
                                            .runs_transposed = false,
                                            .needs = kFeatureAvx512Bf16};
   static constexpr std::int64_t kGroup = Panels::kGroup;
 
-  // One k pair of the tile: c[i][:] += A[i, pair] · B[pair, :] for rows at a + i·stride.
-  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void dp_step(__m512 (&c)[MR][2], const std::uint32_t* a,
+  // One k pair of the tile's first R rows: c[i][:] += A[i, pair] · B[pair, :] for rows at
+  // a + i·stride.
+  template <int R>
+  TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void dp_step(__m512 (&c)[R][2], const std::uint32_t* a,
                                                                      std::int64_t stride, const std::uint32_t* b) {
     const __m512 b0 = _mm512_load_ps(b);
     const __m512 b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       dpbf16_bcast(c[i][0], a + i * stride, b0);
       dpbf16_bcast(c[i][1], a + i * stride, b1);
     }
   }
 
-  // The tile, to the fp32 buffer C (output == nullptr) or to the output.
-  template <class TC>
+  // The tile's first R rows, to the fp32 buffer C (output == nullptr) or, R == MR, to the
+  // output.
+  template <class TC, int R = MR>
   TESSEL_TARGET_AVX512_BF16 TESSEL_ALWAYS_INLINE static void compute(std::int64_t kc, const float* Ap, const float* Bp,
                                                                      float* C, std::int64_t ldc, bool accumulate,
                                                                      const OutputTile<TC, MR>* output,
@@ -78,9 +83,9 @@ struct Avx512Bf16Kernel {
     const auto* A = reinterpret_cast<const std::uint32_t*>(Ap);
     const auto* B = reinterpret_cast<const std::uint32_t*>(Bp);
     const std::int64_t pairs = (kc + 1) / 2;
-    __m512 c[MR][2];
+    __m512 c[R][2];
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
     if (kc >= kGroup) {
       const std::uint32_t* b = B;
       for (std::int64_t q0 = 0; q0 < pairs; q0 += kGroup, A += kGroup * MR) {
@@ -96,11 +101,16 @@ struct Avx512Bf16Kernel {
         if (next) next->step();
       }
     }
-    if (output == nullptr) return write_tile<MR>(C, ldc, c, accumulate);
-    // vdpbf16ps flushes denormal results to zero, so no sum here is an fp32 denormal and
-    // vcvtne2ps2bf16 rounds all of them as the store does (what the output adds is checked).
-    if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_register_tile_normal(*output, c);
-    else isa_avx512::store_register_tile(*output, c);
+    if constexpr (R == MR) {
+      if (output != nullptr) {
+        // vdpbf16ps flushes denormal results to zero, so no sum here is an fp32 denormal and
+        // vcvtne2ps2bf16 rounds all of them as the store does (what the output adds is checked).
+        if constexpr (std::is_same_v<TC, bfloat16>) isa_avx512_bf16::store_register_tile_normal(*output, c);
+        else isa_avx512::store_register_tile(*output, c);
+        return;
+      }
+    }
+    write_tile<R>(C, ldc, c, accumulate);
   }
 
   // Steps of run()'s k loop (BlockPrefetch::step calls) for depth kc: one per k pair.
@@ -111,6 +121,18 @@ struct Avx512Bf16Kernel {
   TESSEL_TARGET_AVX512_BF16 static void run(std::int64_t kc, const float* Ap, const float* Bp, float* C,
                                             std::int64_t ldc, bool accumulate, BlockPrefetch* next = nullptr) {
     compute<bfloat16>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
+  }
+
+  // run() of the panel's first `rows` rows (kernel_contract.hpp: short_panels).
+  static void run_rows(int rows, std::int64_t kc, const float* Ap, const float* Bp, float* C, std::int64_t ldc,
+                       bool accumulate, BlockPrefetch* next = nullptr) {
+    static constexpr auto runs = per_row_count<MR>([]<int R>() { return &run_first_rows<R>; });
+    runs[static_cast<std::size_t>(rows - 1)](kc, Ap, Bp, C, ldc, accumulate, next);
+  }
+  template <int R>
+  TESSEL_TARGET_AVX512_BF16 static void run_first_rows(std::int64_t kc, const float* Ap, const float* Bp, float* C,
+                                                       std::int64_t ldc, bool accumulate, BlockPrefetch* next) {
+    compute<bfloat16, R>(kc, Ap, Bp, C, ldc, accumulate, nullptr, next);
   }
 
   // Output types run_output can write: bfloat16 and fp32.

@@ -38,6 +38,12 @@
 //                          own panel format, in the workspace's float buffers (at most one
 //                          float per element; panel ip of A at out + ip*kc, panel jp of B at
 //                          out + jp*kc)
+//   short_panels           run_rows(rows, kc, Ap, Bp, C, ldc, accumulate, next), 1 <= rows <=
+//                          MR: run() of the panel's first `rows` rows only, at the cost of
+//                          those rows (an A block's last panel, m % MR rows, no longer
+//                          computes MR): C's rows i < rows get exactly run()'s bits, the
+//                          others are neither read nor written; next (may be null) gets the
+//                          same step() calls as run()'s
 //   packs_a_block_of_lines the driver packs an A contiguous along m a whole block at a time
 //                          (each k line read start to end once) rather than panel by panel
 //   checks_panels          a_panel_rejects(panel, kc), b_block_rejects(block, nc, kc): whether
@@ -56,8 +62,10 @@
 
 #include "../core/config.hpp"
 
+#include <array>
 #include <concepts>
 #include <cstdint>
+#include <utility>
 
 #include "../simd/isa_registry.hpp"
 #include "../simd/os_permission.hpp"
@@ -70,6 +78,7 @@ struct KernelFeatures {
   bool prefetches_next_block = false;
   bool writes_output = false;
   bool own_panels = false;
+  bool short_panels = false;
   bool packs_a_block_of_lines = false;
   bool checks_panels = false;
   bool runs_transposed = true;
@@ -108,6 +117,10 @@ consteval bool check_micro_kernel() {
   if constexpr (f.writes_output)
     static_assert(requires { { K::template output_store<float> } -> std::convertible_to<bool>; },
                   "micro-kernel: features.writes_output needs template <class TC> output_store and run_output<TC>");
+  if constexpr (f.short_panels)
+    static_assert(requires(int rows, std::int64_t kc, const float* ap, float* c, BlockPrefetch* next) {
+      K::run_rows(rows, kc, ap, ap, c, kc, false, next);
+    }, "micro-kernel: features.short_panels needs run_rows(rows, kc, Ap, Bp, C, ldc, accumulate, BlockPrefetch*)");
   if constexpr (f.own_panels)
     static_assert(requires { &K::template pack_a<T>; &K::template pack_b<T>; },
                   "micro-kernel: features.own_panels needs template <class T> pack_a and pack_b");
@@ -120,6 +133,16 @@ consteval bool check_micro_kernel() {
     static_assert(requires { K::release_thread_state(); },
                   "micro-kernel: features.holds_thread_state needs static release_thread_state()");
   return true;
+}
+
+// {make<1>(), ..., make<MR>()}: a run_rows implementation's table of its tile loop
+// instantiated for each row count (make returns a function pointer), so that the accumulators
+// of every count stay in registers and the kernel's target attributes stay on the functions.
+template <int MR, class Make>
+constexpr auto per_row_count(Make make) {
+  return [&]<int... R>(std::integer_sequence<int, R...>) {
+    return std::array{make.template operator()<R + 1>()...};
+  }(std::make_integer_sequence<int, MR>{});
 }
 
 // Whether K can run on this CPU (and build), with what the OS must grant this process.
