@@ -2,6 +2,7 @@
 plot_bench.py)."""
 import json
 import re
+import statistics
 
 # "<part>/<part>/.../threads:<n>/real_time" (or manual_time), with "_<aggregate>" when the run
 # had repetitions.
@@ -30,3 +31,25 @@ def load(path):
         if median:
             from_median.add(key)
     return data.get("context", {}), rows
+
+
+def load_many(paths):
+    """(contexts, rows) over several runs of the same program (a slow phase of a shared machine
+    then moves a cell only if it hit most of the runs): each row's numeric fields are the median
+    over the files of each file's row (load's median of its repetitions); a row that failed or
+    is missing in a file is left out of that file's vote, and a row with no successful run is
+    its first error."""
+    loaded = [load(path) for path in paths]
+    rows = {}
+    for key in {k for _, r in loaded for k in r}:
+        runs = [r[key] for _, r in loaded if key in r and "error" not in r[key]]
+        if not runs:
+            rows[key] = next(r[key] for _, r in loaded if key in r)
+            continue
+        merged = dict(runs[0])
+        for field, value in runs[0].items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values = [run[field] for run in runs if isinstance(run.get(field), (int, float))]
+                merged[field] = statistics.median(values)
+        rows[key] = merged
+    return [ctx for ctx, _ in loaded], rows

@@ -9,7 +9,9 @@
     python3 bench/tables.py --gemm gemm.json --ops ops.json
 
 Every cell is the median of the repetitions in the file (the `_median` aggregate; a file
-without aggregates uses its single runs). "GF (p %)" is GFLOP/s and the % of the peak the same
+without aggregates uses its single runs). Given several files of one program (runs of the same
+build at different times), every cell is the median over the files of those medians, and a
+ratio is taken between the two medians. "GF (p %)" is GFLOP/s and the % of the peak the same
 run measured (the denominator the benchmark reports as peak_GFLOP/s); "a / b" is 1 thread /
 2 threads. A ratio "x×" is peer time ÷ tessel time in the same run (> 1: tessel faster).
 Missing rows print as "–", never as a number.
@@ -17,7 +19,7 @@ Missing rows print as "–", never as a number.
 import argparse
 import sys
 
-from bench_json import load
+from bench_json import load_many
 
 def cell(row):
     if row is None or "GFLOP/s" not in row:
@@ -142,18 +144,22 @@ def context_line(ctx):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gemm", help="bench_gemm JSON")
-    ap.add_argument("--ops", help="bench_ops JSON")
+    ap.add_argument("--gemm", nargs="+", help="bench_gemm JSON (one or several runs)")
+    ap.add_argument("--ops", nargs="+", help="bench_ops JSON (one or several runs)")
     a = ap.parse_args()
     if not a.gemm and not a.ops:
         ap.error("give --gemm and/or --ops")
     gemm_rows, ops_rows = {}, {}
     if a.gemm:
-        ctx, gemm_rows = load(a.gemm)
-        print(f"<!-- bench_gemm: {context_line(ctx)} -->\n\n{gemm_table(gemm_rows)}\n")
+        contexts, gemm_rows = load_many(a.gemm)
+        for ctx in contexts:
+            print(f"<!-- bench_gemm: {context_line(ctx)} -->")
+        print(f"\n{gemm_table(gemm_rows)}\n")
     if a.ops:
-        ctx, ops_rows = load(a.ops)
-        print(f"<!-- bench_ops: {context_line(ctx)} -->\n\n{ops_table(ops_rows)}\n")
+        contexts, ops_rows = load_many(a.ops)
+        for ctx in contexts:
+            print(f"<!-- bench_ops: {context_line(ctx)} -->")
+        print(f"\n{ops_table(ops_rows)}\n")
         print(layer_table(ops_rows) + "\n")
         print(scaling_table(ops_rows) + "\n")
     print(portable_table(gemm_rows, ops_rows))
