@@ -107,6 +107,34 @@ TEST_CASE("partition: the plan of a problem is the one the driver runs", "[gemm]
   CHECK(plan_for<KernelConfig<ScalarKernel>>(p, cpu, 4).shape.m == 64);
 }
 
+TEST_CASE("partition: the next A panel goes to L2 when its rows share L1 sets", "[gemm][partition]") {
+  // A head's column slice of A1 [rows, h]: its rows are h elements apart. 8 KiB apart (h = 4096
+  // bfloat16, W3) every row of a panel falls in the same L1 sets (the AVX-512 kernels' 14 rows
+  // against 8-12 ways); 2 KiB apart (h = 1024, W1) they spread over two set ranges, and a small
+  // panel stays an L1 prefetch.
+  tessel::CpuFeatures cpu;
+  cpu.l1d = 32 * 1024, cpu.l2 = 1024 * 1024;
+  auto plan_with_row_stride = [&](std::int64_t h, std::int64_t kc) {
+    GemmProblem<tessel::bfloat16> p;
+    p.batch = 1, p.m = 512, p.n = 256, p.k = kc;
+    p.a.rows = Axis::strided(h), p.a.cols = Axis::strided(1);
+    const GemmShape s = gemm_shape<ScalarKernel>(p);
+    return plan_gemm(s, make_blocking(s.mr, s.nr, p.m, p.n, p.k, cpu), cpu, 1);
+  };
+  const std::int64_t mr = ScalarKernel::MR;
+  REQUIRE(mr * 128 * 2 <= cpu.l1d / 8);  // small panels: only the sets decide
+  CHECK(plan_with_row_stride(4096, 128).shape.a_rows_share_l1_sets);
+  CHECK(plan_with_row_stride(4096, 128).a_prefetch_l2);
+  CHECK(plan_with_row_stride(2048, 64).a_prefetch_l2);   // 4 KiB apart: the same sets too
+  CHECK_FALSE(plan_with_row_stride(1024, 64).a_prefetch_l2);
+  CHECK_FALSE(plan_with_row_stride(1000, 64).a_prefetch_l2);
+  // A whose rows are not contiguous along k (Aᵀ of dW) is prefetched as before.
+  GemmProblem<tessel::bfloat16> t;
+  t.batch = 1, t.m = 64, t.n = 256, t.k = 64;
+  t.a.rows = Axis::strided(1), t.a.cols = Axis::strided(4096);
+  CHECK_FALSE(gemm_shape<ScalarKernel>(t).a_rows_share_l1_sets);
+}
+
 TEST_CASE("blocking: a longer k block where k then fits one block or the row is two tiles wide", "[gemm][partition]") {
   tessel::CpuFeatures cpu;
   cpu.l1d = 48 * 1024, cpu.l2 = 2 * 1024 * 1024;

@@ -43,7 +43,14 @@ struct GemmShape {
   int mr = 1, nr = 1;                      // the kernel's register tile
   std::int64_t in_bytes = 4, out_bytes = 4;  // sizeof(T), sizeof(TC)
   bool reads_c = false;                    // β != 0
+  // A's rows are each contiguous along k and a multiple of kL1SetPeriod bytes apart, so an A
+  // panel's rows all fall in the same L1 sets.
+  bool a_rows_share_l1_sets = false;
 };
+
+// The address period of L1's sets (its size over its ways) on the CPUs we know: 32 KiB 8-way
+// and 48 KiB 12-way L1Ds both repeat every 4 KiB.
+inline constexpr std::int64_t kL1SetPeriod = 4096;
 
 // The decisions the driver takes for a call before any work starts.
 struct GemmPlan {
@@ -169,8 +176,9 @@ inline GemmPlan plan_gemm(const GemmShape& shape, const Blocking& bk, const CpuF
   // in one L1 set.
   p.ldc = round_up(nc, 16) + 16;
   // The next A panel's rows go to L2 rather than L1 when they would take more than an eighth
-  // of L1 (pack.hpp: prefetch_a).
-  p.a_prefetch_l2 = shape.mr * bk.kc * shape.in_bytes > l1 / 8;
+  // of L1, or when they all fall in the same L1 sets (MR rows against 8-12 ways: the burst
+  // evicts itself before the pack reads it; pack.hpp: prefetch_a).
+  p.a_prefetch_l2 = shape.mr * bk.kc * shape.in_bytes > l1 / 8 || shape.a_rows_share_l1_sets;
   // A B column block packed for all of k is kept when it fits the bound kept for it: the
   // units sharing it (consecutive ones) then pack it once per thread instead of once per
   // unit. With several k blocks it does not stay in L2 anyway; each k block's part is
