@@ -57,8 +57,10 @@ inline bool transpose_pays(int mr, int nr, std::int64_t m, std::int64_t n, std::
 // What partitioning needs to know of p run with Kernel.
 template <class Kernel, class T, class TC>
 GemmShape gemm_shape(const GemmProblem<T, TC>& p) {
-  const std::int64_t row_bytes = p.a.rows.stride[p.a.rows.dims - 1] * std::int64_t(sizeof(T));
-  const bool rows_share_sets = p.a.cols.is_unit() && row_bytes != 0 && row_bytes % kL1SetPeriod == 0;
+  // (In elements: a stride times the element size could overflow.)
+  const std::int64_t row_stride = p.a.rows.stride[p.a.rows.dims - 1];
+  const std::int64_t period = kL1SetPeriod / std::int64_t(sizeof(T));
+  const bool rows_share_sets = p.a.cols.is_unit() && row_stride != 0 && row_stride % period == 0;
   return GemmShape{p.batch, p.m, p.n, p.k, Kernel::MR, Kernel::NR, std::int64_t(sizeof(T)), std::int64_t(sizeof(TC)),
                    p.epilogue.reads_c(), rows_share_sets};
 }
