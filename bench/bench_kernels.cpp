@@ -13,6 +13,9 @@
 //           set, as the driver does for outputs larger than the last-level cache); /cached: the
 //           same MR rows each time, so the output stays in cache and only the stores'
 //           instructions cost
+//   block   a non-last k block of a unit with a few rows and several k blocks (dW = Aᵀ·dO,
+//           one head's 64 rows: four MR-row panels and a short one): every panel across the
+//           L2 block, each tile accumulated into the unit's fp32 block (rows of nc + 16)
 // Rows: kernel/<kernel>/kc:<depth>/<setting>[/stream|/cached]; counters GFLOP/s and %peak (the fp32
 // FMA peak for the fp32 kernel, vdpbf16ps's for the pair kernel, AMX's for the tile kernel).
 // The values are normal (ones), since the time of these instructions does not depend on them.
@@ -51,7 +54,7 @@ struct Buffer {
   float* p = nullptr;
 };
 
-enum class Setting { l1, l2, direct, direct_cached };
+enum class Setting { l1, l2, block, direct, direct_cached };
 
 // The output: rows of `cols` values, as many as make `bytes`, written strip after strip.
 template <class TC>
@@ -77,7 +80,10 @@ void run_kernel(benchmark::State& state, std::int64_t kc, Setting setting, bool 
   // The fp32 strip's rows one vector longer than the block, as the driver pads them (GemmPlan::ldc)
   // so that the tile's rows do not all fall into the same L1 sets.
   const std::int64_t ldc = nc + 16, out_cols = nc;
-  Buffer a(MR * kc, pattern), b(nc * kc, pattern), strip(MR * ldc, 0);
+  // block: one head's rows of dW, in whole panels and one short panel (short_panels kernels).
+  constexpr std::int64_t kBlockRows = 64;
+  const std::int64_t mc = setting == Setting::block ? kBlockRows : MR, mc_pad = td::round_up(mc, MR);
+  Buffer a(mc_pad * kc, pattern), b(nc * kc, pattern), strip(mc_pad * ldc, 0);
   std::unique_ptr<Output<TC>> out;
   if (setting != Setting::l1 && setting != Setting::l2)
     out = std::make_unique<Output<TC>>(out_cols, setting == Setting::direct ? 64ll << 20 : MR * out_cols * std::int64_t(sizeof(TC)));
@@ -92,13 +98,27 @@ void run_kernel(benchmark::State& state, std::int64_t kc, Setting setting, bool 
           Kernel::template run_output<TC>(kc, a.p, b.p + jr * kc, td::OutputTile<TC, MR>{crow, jr, stream});
         r0 += MR;
       }
+    } else if (setting == Setting::block) {
+      for (std::int64_t ir = 0; ir < mc; ir += MR) {
+        const int rows = static_cast<int>(std::min<std::int64_t>(MR, mc - ir));
+        float* const c = strip.p + ir * ldc;
+        for (std::int64_t jr = 0; jr < nc; jr += NR) {
+          if constexpr (Kernel::features.short_panels) {
+            if (rows < MR) {
+              Kernel::run_rows(rows, kc, a.p + ir * kc, b.p + jr * kc, c + jr, ldc, true);
+              continue;
+            }
+          }
+          Kernel::run(kc, a.p + ir * kc, b.p + jr * kc, c + jr, ldc, true);
+        }
+      }
     } else {
       for (std::int64_t jr = 0; jr < nc; jr += NR) Kernel::run(kc, a.p, b.p + jr * kc, strip.p + jr, ldc, false);
     }
     benchmark::ClobberMemory();
   }
   if (stream) td::streaming_store_fence();
-  tessel_bench::report(state, 2.0 * MR * NR * double(kc) * double(nc / NR), 1, peak_per_core);
+  tessel_bench::report(state, 2.0 * double(mc) * NR * double(kc) * double(nc / NR), 1, peak_per_core);
 }
 
 // The rows of one kernel: l1 and l2 (TC = float: only the kernel's own fp32 buffer is written),
@@ -106,7 +126,7 @@ void run_kernel(benchmark::State& state, std::int64_t kc, Setting setting, bool 
 template <class Kernel, class TC>
 void register_rows(const std::string& name, tessel_bench::PeakKind peak, std::uint32_t pattern, const char* type) {
   if (!td::kernel_runs_here<Kernel>() || !tessel_bench::peak_available(peak)) return;
-  for (std::int64_t kc : {64, 352}) {
+  for (std::int64_t kc : {64, 128, 256, 352}) {
     const std::string base = "kernel/" + name + "/kc:" + std::to_string(kc) + "/";
     auto add = [&](const std::string& row, Setting s, bool stream) {
       benchmark::RegisterBenchmark(row.c_str(), [=](benchmark::State& st) {
@@ -116,6 +136,7 @@ void register_rows(const std::string& name, tessel_bench::PeakKind peak, std::ui
     if (type == nullptr) {
       add(base + "l1", Setting::l1, false);
       add(base + "l2", Setting::l2, false);
+      add(base + "block", Setting::block, false);
     } else {
       if constexpr (td::writes_output_of<Kernel, TC>()) {
         add(base + type + "/direct", Setting::direct, false);
