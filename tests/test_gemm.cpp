@@ -213,3 +213,74 @@ TEST_CASE("gemm: which problems run transposed", "[gemm]") {
   CHECK_FALSE(transpose_pays(14, 32, 4096, 128, 128));  // forward: short k
   CHECK_FALSE(transpose_pays(14, 32, 128, 128, 4096));  // no better fill
 }
+
+TEMPLATE_TEST_CASE("gemm: k blocks of B packed in pieces give exactly the sums, as B packed whole does", "[gemm]",
+                   float, float16, bfloat16) {
+  // A kernel with packs_b_in_pieces packs every k block of a B with rows contiguous along n
+  // but the first in pieces, between the tiles of the block before it, into the kept block
+  // (keep_b) or into the other of two block buffers: both plans are taken here, with A
+  // row-major (packed panel by panel) and stored k-major (packed as a block, its lines fetched
+  // with the pieces'). Small integers make every sum exact in fp32, so C must be the rounded
+  // exact result, and bit for bit what the same B stored column-major (packed whole) gives.
+  using T = TestType;
+  using tessel::detail::plan_as_given;
+  const std::int64_t m = 9, n = 300;  // one short panel; several B panels
+  int kernels = 0;
+  tessel::detail::for_each_kernel_config<T>([&]<class Config>() {
+    using K = typename Config::Kernel;
+    if constexpr (K::features.packs_b_in_pieces) {
+      ++kernels;
+      auto problem = [&](std::int64_t k, const T* a, bool trans_a, const T* b, bool trans_b, T* c) {
+        GemmProblem<T> p;
+        p.m = m, p.n = n, p.k = k;
+        p.a = {a, Axis::strided(0), trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
+        p.b = {b, Axis::strided(0), trans_b ? Axis::strided(1) : Axis::strided(n), trans_b ? Axis::strided(k) : Axis::strided(1)};
+        p.c = {c, Axis::strided(0), Axis::strided(n), Axis::strided(1)};
+        return p;
+      };
+      // A k the kept block holds (several k blocks), and one past what it may hold.
+      const auto cpu = tessel::cpu_features();
+      const std::int64_t kept = tile_of<T>(K::isa).kc * 3 + 5;
+      std::int64_t not_kept = kept;
+      while (plan_as_given<Config>(problem(not_kept, nullptr, false, nullptr, false, nullptr), cpu, 1).keep_b)
+        not_kept *= 2;
+      for (const std::int64_t k : {kept, not_kept}) {
+        const auto plan = plan_as_given<Config>(problem(k, nullptr, false, nullptr, false, nullptr), cpu, 1);
+        REQUIRE(plan.bk.k_blocks > 1);
+        CHECK(plan.keep_b == (k == kept));
+        std::vector<T> A(static_cast<std::size_t>(m * k)), At(A.size()), B(static_cast<std::size_t>(k * n)), Bt(B.size());
+        std::vector<float> a(A.size()), bv(B.size());
+        for (std::int64_t i = 0; i < m; ++i)
+          for (std::int64_t q = 0; q < k; ++q) {
+            a[i * k + q] = float(int((i * 7 + q * 3) % 7) - 3);
+            A[i * k + q] = At[q * m + i] = tessel::from_float<T>(a[i * k + q]);
+          }
+        for (std::int64_t q = 0; q < k; ++q)
+          for (std::int64_t j = 0; j < n; ++j) {
+            bv[q * n + j] = float(int((q * 5 + j) % 5) - 2);
+            B[q * n + j] = Bt[j * k + q] = tessel::from_float<T>(bv[q * n + j]);
+          }
+        for (const bool trans_a : {false, true}) {
+          std::vector<T> C(static_cast<std::size_t>(m * n)), Cw(C.size());
+          tessel::detail::run_gemm_as_given<Config>(problem(k, trans_a ? At.data() : A.data(), trans_a, B.data(), false, C.data()));
+          tessel::detail::run_gemm_as_given<Config>(problem(k, trans_a ? At.data() : A.data(), trans_a, Bt.data(), true, Cw.data()));
+          std::int64_t wrong = 0, differ = 0;
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j) {
+              double r = 0;
+              for (std::int64_t q = 0; q < k; ++q) r += double(a[i * k + q]) * bv[q * n + j];
+              const std::size_t x = static_cast<std::size_t>(i * n + j);
+              wrong += bits_of(C[x]) != bits_of(tessel::from_float<T>(float(r)));
+              differ += bits_of(C[x]) != bits_of(Cw[x]);
+            }
+          INFO(tessel::isa_name(K::isa) << " kernel " << K::MR << "x" << K::NR << (K::features.own_panels ? " (own panels)" : "")
+                                        << " k " << k << (plan.keep_b ? " (kept)" : " (two buffers)")
+                                        << (trans_a ? ", A k-major" : ", A row-major"));
+          CHECK(wrong == 0);
+          CHECK(differ == 0);
+        }
+      }
+    }
+  });
+  if (kernels == 0) WARN("no kernel on this CPU packs B in pieces for " << tessel::dtype_name<T>() << ": nothing checked");
+}

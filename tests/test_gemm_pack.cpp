@@ -13,6 +13,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -186,4 +187,80 @@ TEMPLATE_TEST_CASE("pack: panels of every layout match their definition, every p
 TEST_CASE("pack: kc at the staging buffers' limit, portable path", "[gemm][pack]") {
   check_packs<Isa::scalar, 4, float16>(9, tessel::detail::kMaxKc, 5);
   check_packs<Isa::scalar, 8, float>(9, tessel::detail::kMaxKc, 6);
+}
+
+// A B block packed in pieces of k rows (kernel_contract.hpp: packs_b_in_pieces; the driver
+// packs a unit's next k block so, between tiles) is the block pack_b packs, bit for bit, and
+// nothing else is written: both buffers start with the same sentinel and are compared whole.
+namespace {
+
+template <class T, class PackWhole, class PackPiece>
+void check_pieces(std::string_view what, PackWhole pack_whole, PackPiece pack_piece) {
+  std::uint32_t seed = 101;
+  const std::int64_t j0 = 3, p0 = 2;
+  for (std::int64_t nc : {1, 17, 32, 70})
+    for (std::int64_t kc : {1, 2, 5, 16, 17, 64, 255})
+      for (std::int64_t piece : {2, 4, 6, 64}) {
+        const std::int64_t depth = p0 + kc + 1, width = j0 + nc + 2;
+        for (const Layout& l : layouts(depth, width)) {
+          if (!l.cols.is_unit() || !l.col_list.empty()) continue;  // pieces: B's rows contiguous along n
+          const std::vector<T> buf = random_values<T>(static_cast<std::size_t>(l.elements), seed++);
+          const Operand<const T> b = operand(buf, l);
+          const std::size_t floats = static_cast<std::size_t>((nc + 64) * kc + 64);  // whole panels of any width
+          std::vector<float> whole(floats, -7.0f), pieces(floats, -7.0f);
+          pack_whole(b, p0, kc, j0, nc, whole.data());
+          for (std::int64_t r0 = 0; r0 < kc; r0 += piece)
+            pack_piece(b, p0, kc, r0, std::min(kc, r0 + piece), j0, nc, pieces.data());
+          std::int64_t bad = 0;
+          for (std::size_t i = 0; i < floats; ++i) bad += bits_of(whole[i]) != bits_of(pieces[i]);
+          INFO(what << " " << tessel::dtype_name<T>() << " " << l.name << " nc " << nc << " kc " << kc << " piece "
+                    << piece);
+          CHECK(bad == 0);
+        }
+      }
+}
+
+// pack.hpp's pack_b_piece for path I and width NR.
+template <Isa I, int NR, class T>
+void check_pack_hpp_pieces(std::string_view what) {
+  check_pieces<T>(
+      what,
+      [](const Operand<const T>& b, std::int64_t p0, std::int64_t kc, std::int64_t j0, std::int64_t nc, float* out) {
+        tessel::detail::pack_b<I, NR>(b, 0, p0, kc, j0, nc, out);
+      },
+      [](const Operand<const T>& b, std::int64_t p0, std::int64_t kc, std::int64_t r0, std::int64_t r1,
+         std::int64_t j0, std::int64_t nc, float* out) {
+        tessel::detail::pack_b_piece<I, NR>(b, 0, p0, kc, r0, r1, j0, nc, out);
+      });
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("pack: a B block packed in pieces of k rows is the block pack_b packs", "[gemm][pack]", float,
+                   float16, bfloat16) {
+  using T = TestType;
+  // pack.hpp's pieces on the portable path (the element loop) for any width.
+  check_pack_hpp_pieces<Isa::scalar, 8, T>("portable width 8");
+  check_pack_hpp_pieces<Isa::scalar, 6, T>("portable width 6");
+  // Every kernel that declares the feature, with its own panels or pack.hpp's.
+  int kernels = 0;
+  tessel::detail::for_each_kernel_config<T>([&]<class Config>() {
+    using K = typename Config::Kernel;
+    if constexpr (K::features.packs_b_in_pieces) {
+      ++kernels;
+      if constexpr (K::features.own_panels) {
+        check_pieces<T>(
+            "own panels",
+            [](const Operand<const T>& b, std::int64_t p0, std::int64_t kc, std::int64_t j0, std::int64_t nc,
+               float* out) { K::template pack_b<T>(b, 0, p0, kc, j0, nc, out); },
+            [](const Operand<const T>& b, std::int64_t p0, std::int64_t kc, std::int64_t r0, std::int64_t r1,
+               std::int64_t j0, std::int64_t nc, float* out) {
+              K::template pack_b_piece<T>(b, 0, p0, kc, r0, r1, j0, nc, out);
+            });
+      } else {
+        check_pack_hpp_pieces<K::isa, K::NR, T>(tessel::isa_name(K::isa));
+      }
+    }
+  });
+  if (kernels == 0) WARN("no kernel on this CPU packs B in pieces for " << tessel::dtype_name<T>());
 }

@@ -8,6 +8,8 @@
 // good part of the time. Prefetched during the previous block's arithmetic, the packing finds
 // the lines in L2. The kernel issues one prefetch per step of its k loop: issued in a burst
 // between tiles, they fill the core's miss buffers and stall it much as the loads would.
+// (A B whose rows are contiguous along n is packed in pieces instead, each piece's few lines
+// fetched in one short burst a tile ahead: gemm/driver.hpp, GemmCall::macro_kernel.)
 // The same holds for the next A panel of a block where few tiles use each panel (dA =
 // dO·W2ᵀ has n = one head's width: two AMX tiles): prefetched in one burst before the row of
 // tiles, its rows stalled the core on full miss buffers; spread over the row's k steps they

@@ -65,8 +65,9 @@ struct BlockLimits {
 };
 
 // Block sizes for a kernel with an mr×nr register tile on a problem m×n×k. prefetched_bytes:
-// the bytes per element of the operands' lines the kernel fetches into L2 a k block ahead
-// (gemm/block_prefetch.hpp; 0: it fetches none).
+// the bytes per element of the next k block that L2 holds while a block computes, its raw
+// lines fetched ahead (gemm/block_prefetch.hpp) or its panels packed in pieces
+// (gemm/driver.hpp); 0: the kernel fetches nothing ahead.
 inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimits& lim, std::int64_t m, std::int64_t n,
                               std::int64_t k, const CpuFeatures& cpu, std::int64_t prefetched_bytes = 0) {
   // Unknown caches: assume a modest modern core (32 KiB L1d, 1 MiB L2).
@@ -96,10 +97,11 @@ inline Blocking make_blocking(std::int64_t mr, std::int64_t nr, const BlockLimit
   b.mc = even_split(std::max<std::int64_t>(m, 1), mc, mr);
   // All of m in one row block, over several k blocks (dW = Aᵀ·dO, k = the batch's rows): no
   // unit shares its B block with the next, so each packs its own and, while a block computes,
-  // fetches the raw lines of the next into L2. Then the packed B block, those lines, the fp32
-  // C block (rows of nc + 16 floats: GemmPlan::ldc) and the A block with its next lines must
-  // all fit L2 together; with fp32 panels the rule above asks for more than L2 holds, and the
-  // next block's lines push the B block out of L2 while the kernel still sweeps it.
+  // brings the next into L2 (as raw lines, or packed in pieces). Then the packed B block, the
+  // next one, the fp32 C block (rows of nc + 16 floats: GemmPlan::ldc) and the A block with
+  // its next lines must all fit L2 together; with fp32 panels the rule above asks for more
+  // than L2 holds, and the next block pushes the B block out of L2 while the kernel still
+  // sweeps it.
   if (b.k_blocks > 1 && prefetched_bytes > 0 && b.mc >= m) {
     const std::int64_t mc_pad = round_up(std::max<std::int64_t>(m, 1), mr);
     const std::int64_t fixed = mc_pad * 16 * f + mc_pad * b.kc * (lim.panel_bytes + prefetched_bytes);

@@ -4,10 +4,11 @@
 //   GemmCall::run               the plan (gemm/partition.hpp), then its units across threads
 //   GemmCall::unit              one unit (batch g, mc rows, nc columns of C, which it owns):
 //                               the k loop — pack (or reuse) B's column block, pack A's block
-//                               when it is packed whole, prefetch the next k block — with
+//                               when it is packed whole, fetch the next k block — with
 //     GemmCall::macro_kernel    per k block: ir over MR-row panels of A (each packed right
 //                               before its row of tiles, the next one prefetched), jr over
-//                               NR-column panels of B, the micro-kernel per tile; on the last
+//                               NR-column panels of B, the micro-kernel per tile (between
+//                               tiles, the next k block of B packed piece by piece); on the last
 //                               k block the epilogue and the store of each tile
 //                               (gemm/store.hpp), or the kernel writes C itself:
 //     GemmCall::direct_strip    each whole tile from its registers, the earlier k blocks'
@@ -69,7 +70,13 @@ GemmShape gemm_shape(const GemmProblem<T, TC>& p) {
 template <class Config, class T, class TC>
 GemmPlan plan_as_given(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
   using Kernel = typename Config::Kernel;
-  const std::int64_t prefetched_bytes = Kernel::features.prefetches_next_block ? std::int64_t(sizeof(T)) : 0;
+  constexpr KernelFeatures F = Kernel::features;
+  // What of the next k block L2 holds per element while a block computes: its raw lines
+  // fetched ahead, or (packed in pieces: GemmCall::macro_kernel) its packed panels.
+  const bool pieces = F.packs_b_in_pieces && p.b.cols.is_unit();
+  const std::int64_t prefetched_bytes = !F.prefetches_next_block ? 0
+                                        : pieces                 ? Config::limits.panel_bytes
+                                                                 : std::int64_t(sizeof(T));
   return plan_gemm(gemm_shape<Kernel>(p),
                    make_blocking(Kernel::MR, Kernel::NR, Config::limits, p.m, p.n, p.k, cpu, prefetched_bytes), cpu,
                    available_threads);
@@ -137,18 +144,26 @@ class GemmCall {
     // B's column block is packed once for all k when it is small enough (keep_b), at offset
     // p0·nc_pad for the k block at p0, and kept for the thread's next units.
     const bool keep_b = plan_.keep_b;
-    float* const bfull = keep_b ? ws.b.floats(un.nc_pad * p_.k) : nullptr;
     const bool have_b = keep_b && ws.b_call == call_ && ws.b_g == un.w.g && ws.b_jb == un.w.jb;
+    // Every k block after the first is packed in pieces while the block before it computes
+    // (macro_kernel; b_packs_in_pieces), into its place in the kept block or into the other
+    // of two block buffers.
+    const bool pieces = !have_b && bk.k_blocks > 1 && b_packs_in_pieces();
+    float* const bbuf = ws.b.floats(un.nc_pad * (keep_b ? p_.k : bk.kc * (pieces ? 2 : 1)));
+    auto block_of_b = [&](std::int64_t p0) {
+      return keep_b ? bbuf + p0 * un.nc_pad : bbuf + (pieces ? p0 / bk.kc % 2 : 0) * un.nc_pad * bk.kc;
+    };
     if (keep_b) ws.b_call = 0;  // invalid until packed
     for (std::int64_t p0 = 0; p0 < p_.k; p0 += bk.kc) {
       const std::int64_t kc = std::min(bk.kc, p_.k - p0);
-      float* bp = keep_b ? bfull + p0 * un.nc_pad : ws.b.floats(un.nc_pad * kc);
+      float* const bp = block_of_b(p0);
       if (!have_b) {
-        pack_b_panels(p0, kc, un.w, bp);
+        if (!pieces || p0 == 0) pack_b_panels(p0, kc, un.w, bp);
         // (A rejected unit leaves its B block unkept.)
         if (rejects_b(bp, nc, kc)) return rejected_.store(true);
       }
-      if (!macro_kernel(ws, un, p0, kc, bp, have_b)) return rejected_.store(true);
+      float* const b_next = pieces && p0 + kc < p_.k ? block_of_b(p0 + kc) : nullptr;
+      if (!macro_kernel(ws, un, p0, kc, bp, have_b, b_next)) return rejected_.store(true);
     }
     if (keep_b) ws.b_call = call_, ws.b_g = un.w.g, ws.b_jb = un.w.jb;
   }
@@ -171,8 +186,11 @@ class GemmCall {
     }
   }
 
-  // The macro-kernel of k block [p0, p0 + kc): every tile of the unit. false: rejected.
-  bool macro_kernel(Workspace& ws, Unit& un, std::int64_t p0, std::int64_t kc, const float* bp, bool have_b) {
+  // The macro-kernel of k block [p0, p0 + kc): every tile of the unit, and with b_next (not
+  // the last block) the packing of the next k block of B there, in pieces between the tiles.
+  // false: rejected.
+  bool macro_kernel(Workspace& ws, Unit& un, std::int64_t p0, std::int64_t kc, const float* bp, bool have_b,
+                    float* b_next) {
     const WorkUnit& w = un.w;
     const std::int64_t mc = w.rows, ldc = plan_.ldc;
     const bool first = p0 == 0, last = p0 + kc >= p_.k, one_block = plan_.bk.k_blocks == 1;
@@ -185,14 +203,25 @@ class GemmCall {
     const bool a_block = F.packs_a_block_of_lines && p_.a.rows.is_unit() && !p_.a.cols.is_unit();
     float* const ablock = ws.a.floats((a_block ? un.mc_pad : MR) * kc);
     if (a_block) pack_a_panels(w.i0, mc, p0, kc, w.g, ablock);
-    // The next k block's A (and B, unless it is packed already) is fetched into L2 while this
-    // one computes (gemm/block_prefetch.hpp).
+    // What of the next k block is fetched while this one computes. Only what is packed as a
+    // block: an A panel packed panel by panel comes with the prefetch of the panel before it
+    // (prefetch_next_panel), so fetching its whole block as well, a block ahead, only kept
+    // more lines in flight. With B in pieces, each piece's lines (and the A lines of the
+    // same k, when A is packed as a block) are fetched in one burst after the piece before
+    // it is packed, a tile ahead of their use. Otherwise (B not in pieces) the kernel fetches
+    // the next block's lines one per step of its k loop (gemm/block_prefetch.hpp).
     BlockPrefetch next_block;
+    NextBlockPieces pieces;
     if constexpr (F.prefetches_next_block) {
       if (!last) {
         const std::int64_t q0 = p0 + kc, kn = std::min(plan_.bk.kc, p_.k - q0);
-        next_block.a = block_lines(p_.a, w.g, w.i0, mc, q0, kn);
-        if (!have_b) next_block.b = block_lines(p_.b, w.g, q0, kn, w.j0, w.cols);
+        if (b_next != nullptr) {
+          pieces = NextBlockPieces(q0, kn, un.mc_pad / MR * (un.nc_pad / NR), b_next, a_block);
+          fetch_piece(pieces, w);
+        } else {
+          if (a_block) next_block.a = block_lines(p_.a, w.g, w.i0, mc, q0, kn);
+          if (!have_b) next_block.b = block_lines(p_.b, w.g, q0, kn, w.j0, w.cols);
+        }
       }
     }
     for (std::int64_t ir = 0; ir < un.mc_pad; ir += MR) {
@@ -206,7 +235,10 @@ class GemmCall {
       float* const strip = one_block ? un.cbuf : un.cbuf + ir * ldc;
       const bool accumulate = !one_block && !first;
       if (!last) {
-        for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) tile(rows, kc, ap, bp + jr * kc, strip + jr, accumulate, &next_block);
+        for (std::int64_t jr = 0; jr < un.nc_pad; jr += NR) {
+          tile(rows, kc, ap, bp + jr * kc, strip + jr, accumulate, &next_block);
+          if (pieces.active()) pack_piece(pieces, w);
+        }
         continue;
       }
       TC* crow[MR];
@@ -224,7 +256,44 @@ class GemmCall {
         store_rows<I>(strip + jr, ldc, rows, cols, crow, p_.c.cols, w.j0 + jr, p_.epilogue.beta, plan_.stream);
       }
     }
+    while (pieces.active()) pack_piece(pieces, w);  // (never: at most one piece per tile)
     return true;
+  }
+
+  // The next k block of B packed in pieces of rows, one after each tile of the current block
+  // (at most one piece per tile, so the last is packed by the block's last tile). Why: the
+  // block's lines come from memory (dW = Aᵀ·dO reads each row of dO once per unit), and
+  // fetched by the kernel a block ahead, one line per k step, they kept so many misses in
+  // flight when memory was slow (a shared host) that the kernel's own L2 reads waited behind
+  // them; and its rows, often a large power of two apart, fall in few L2 sets, where a whole
+  // block of them evicts itself. A piece is a few KiB: its lines, fetched in one burst a tile
+  // ahead, are in L2 when it is packed.
+  struct NextBlockPieces {
+    std::int64_t q0 = 0, kn = 0;  // the next block's first k and depth
+    std::int64_t rows = 0;        // k rows per piece: whole k pairs, kn in at most `tiles` pieces
+    std::int64_t packed = 0;      // rows packed so far
+    float* out = nullptr;         // the next block's B panels
+    bool a_lines = false;         // fetch the A lines of each piece's k too (A packed as a block)
+    NextBlockPieces() = default;
+    NextBlockPieces(std::int64_t q0_, std::int64_t kn_, std::int64_t tiles, float* out_, bool a_lines_)
+        : q0(q0_), kn(kn_), rows(round_up((kn_ + tiles - 1) / std::max<std::int64_t>(tiles, 1), 2)), out(out_),
+          a_lines(a_lines_) {}
+    bool active() const { return packed < kn; }
+  };
+  // Fetches the lines of the piece after the packed rows (B's, and A's of the same k).
+  void fetch_piece(const NextBlockPieces& pc, const WorkUnit& w) const {
+    const std::int64_t r0 = pc.packed, r1 = std::min(pc.kn, r0 + pc.rows);
+    if (r1 <= r0) return;
+    for (LineRuns l = block_lines(p_.b, w.g, pc.q0 + r0, r1 - r0, w.j0, w.cols); !l.done();) l.next();
+    if (pc.a_lines)
+      for (LineRuns l = block_lines(p_.a, w.g, w.i0, w.rows, pc.q0 + r0, r1 - r0); !l.done();) l.next();
+  }
+  // Packs the next piece, then fetches the one after it.
+  void pack_piece(NextBlockPieces& pc, const WorkUnit& w) {
+    const std::int64_t r1 = std::min(pc.kn, pc.packed + pc.rows);
+    pack_b_piece(pc.q0, pc.kn, pc.packed, r1, w, pc.out);
+    pc.packed = r1;
+    fetch_piece(pc, w);
   }
 
   // The next A panel's rows (i0 .. i0 + rows, k block at p0), fetched while the current
@@ -296,6 +365,20 @@ class GemmCall {
   void pack_b_panels(std::int64_t p0, std::int64_t kc, const WorkUnit& w, float* out) {
     if constexpr (F.own_panels) Kernel::template pack_b<T>(p_.b, w.g, p0, kc, w.j0, w.cols, out);
     else pack_b<I, NR>(p_.b, w.g, p0, kc, w.j0, w.cols, out);
+  }
+  // Whether the k blocks of B are packed in pieces (kernel_contract.hpp: packs_b_in_pieces,
+  // B's rows contiguous along n; the pieces' lines are fetched as prefetches_next_block
+  // kernels fetch the next block).
+  bool b_packs_in_pieces() const {
+    if constexpr (F.packs_b_in_pieces && F.prefetches_next_block) return p_.b.cols.is_unit();
+    else return false;
+  }
+  void pack_b_piece(std::int64_t p0, std::int64_t kc, std::int64_t r0, std::int64_t r1, const WorkUnit& w,
+                    float* out) {
+    if constexpr (F.packs_b_in_pieces) {
+      if constexpr (F.own_panels) Kernel::template pack_b_piece<T>(p_.b, w.g, p0, kc, r0, r1, w.j0, w.cols, out);
+      else detail::pack_b_piece<I, NR>(p_.b, w.g, p0, kc, r0, r1, w.j0, w.cols, out);
+    }
   }
   bool rejects_a(const float* panel, std::int64_t kc) const {
     if constexpr (F.checks_panels) return checked_ && Kernel::a_panel_rejects(panel, kc);

@@ -61,7 +61,8 @@ struct Avx512Kernel {
   static constexpr KernelFeatures features{.prefetches_next_block = true,
                                            .writes_output = true,
                                            .short_panels = true,
-                                           .packs_a_block_of_lines = true};
+                                           .packs_a_block_of_lines = true,
+                                           .packs_b_in_pieces = true};
 
   // One k step of the tile's first R rows: c[i][:] += A[i, p] * B[p, :] (A broadcast, B two
   // vectors).

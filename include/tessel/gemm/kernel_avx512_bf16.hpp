@@ -54,6 +54,7 @@ struct Avx512Bf16Kernel {
                                            .own_panels = true,
                                            .short_panels = true,
                                            .packs_a_block_of_lines = true,
+                                           .packs_b_in_pieces = true,
                                            .checks_panels = true,
                                            .runs_transposed = false,
                                            .needs = kFeatureAvx512Bf16};
@@ -157,6 +158,11 @@ struct Avx512Bf16Kernel {
   static void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                      std::int64_t nc, float* out) {
     Panels::pack_b(b, g, p0, kc, j0, nc, out);
+  }
+  template <class T>
+  static void pack_b_piece(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc,
+                           std::int64_t r0, std::int64_t r1, std::int64_t j0, std::int64_t nc, float* out) {
+    Panels::pack_b_piece(b, g, p0, kc, r0, r1, j0, nc, out);
   }
   static bool a_panel_rejects(const float* panel, std::int64_t kc) { return Panels::a_panel_rejects(panel, kc); }
   static bool b_block_rejects(const float* block, std::int64_t nc, std::int64_t kc) {

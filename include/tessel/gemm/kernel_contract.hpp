@@ -46,6 +46,13 @@
 //                          same step() calls as run()'s
 //   packs_a_block_of_lines the driver packs an A contiguous along m a whole block at a time
 //                          (each k line read start to end once) rather than panel by panel
+//   packs_b_in_pieces      the driver may pack a unit's next k block of a B whose rows are
+//                          contiguous along n in pieces of rows between the tiles of the
+//                          current block (driver.hpp: GemmCall::macro_kernel); with
+//                          own_panels, template <class T> pack_b_piece(b, g, p0, kc, r0, r1,
+//                          j0, nc, out): rows [r0, r1) of pack_b's block (r0 even, r1 even or
+//                          kc), written where pack_b writes them (pack.hpp's pack_b_piece is
+//                          the one for its panels)
 //   checks_panels          a_panel_rejects(panel, kc), b_block_rejects(block, nc, kc): whether
 //                          packed values include one the kernel cannot compute exactly (the
 //                          driver's checked mode then stops the call, for another kernel to
@@ -80,6 +87,7 @@ struct KernelFeatures {
   bool own_panels = false;
   bool short_panels = false;
   bool packs_a_block_of_lines = false;
+  bool packs_b_in_pieces = false;
   bool checks_panels = false;
   bool runs_transposed = true;
   bool holds_thread_state = false;
@@ -124,6 +132,9 @@ consteval bool check_micro_kernel() {
   if constexpr (f.own_panels)
     static_assert(requires { &K::template pack_a<T>; &K::template pack_b<T>; },
                   "micro-kernel: features.own_panels needs template <class T> pack_a and pack_b");
+  if constexpr (f.packs_b_in_pieces && f.own_panels)
+    static_assert(requires { &K::template pack_b_piece<T>; },
+                  "micro-kernel: features.packs_b_in_pieces with own_panels needs template <class T> pack_b_piece");
   if constexpr (f.checks_panels)
     static_assert(requires(const float* panel, std::int64_t n) {
       { K::a_panel_rejects(panel, n) } -> std::same_as<bool>;

@@ -115,8 +115,9 @@ TESSEL_TARGET_AVX512 void interleave_lines(const T* const* line, int nlines, std
   }
 }
 
-// Packs n values along lines into W-wide panels (W <= 32):
-//   out[(j / W)·W·kc + p·W + j % W] = float(line_p[j])   p < kc, j < n (zeros up to whole W)
+// Packs n values along lines into W-wide panels (W <= 32) of depth block_kc (>= kc; panels
+// block_kc·W floats apart, so that a piece of a block's lines can be packed into its place):
+//   out[(j / W)·W·block_kc + p·W + j % W] = float(line_p[j])   p < kc, j < n (zeros up to whole W)
 // where line_p = base + axis.offset(p0 + p) holds n contiguous values: the A-panel pack of a
 // transposed A (lines along m) and the B-panel pack of a row-major B (lines along n). The
 // lines are usually far apart, and often a power of two apart (rows of a [tokens, heads·e]
@@ -126,7 +127,7 @@ TESSEL_TARGET_AVX512 void interleave_lines(const T* const* line, int nlines, std
 // (no hardware prefetcher follows such jumps).
 template <int W, class T>
 TESSEL_TARGET_AVX512 void pack_lines(const T* base, const Axis& axis, std::int64_t p0, std::int64_t kc, std::int64_t n,
-                                     float* out) {
+                                     float* out, std::int64_t block_kc) {
   static_assert(W <= 32);
   constexpr int kAhead = 8;
   constexpr auto s0 = static_cast<__mmask16>(W >= 16 ? 0xffff : (1u << W) - 1);
@@ -139,7 +140,7 @@ TESSEL_TARGET_AVX512 void pack_lines(const T* base, const Axis& axis, std::int64
     if (p + kAhead < kc) fetch(p + kAhead);
     const T* line = base + axis.offset(p0 + p);
     float* o = out + p * W;
-    for (std::int64_t q = 0; q < panels; ++q, o += W * kc, line += W) {
+    for (std::int64_t q = 0; q < panels; ++q, o += W * block_kc, line += W) {
       const std::int64_t left = n - q * W;
       const auto m0 = static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
       _mm512_mask_storeu_ps(o, s0, load16(line, m0));
@@ -272,7 +273,7 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
   if constexpr (I == Isa::avx512 && MR <= 32) {
     if (a.rows.is_unit() && !a.cols.is_unit()) {
       // A transposed A (or A3ᵀ gathered along k): lines along m, all panels at once.
-      isa_avx512::pack_lines<MR>(base + i0, a.cols, p0, kc, mc, out);
+      isa_avx512::pack_lines<MR>(base + i0, a.cols, p0, kc, mc, out, kc);
       return;
     }
   }
@@ -323,7 +324,7 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
   if constexpr (I == Isa::avx512 && NR <= 32) {
     if (b.cols.is_unit()) {
       // Rows of B contiguous along n (W1, dO3): each row once, into every panel.
-      isa_avx512::pack_lines<NR>(base + j0, b.rows, p0, kc, nc, out);
+      isa_avx512::pack_lines<NR>(base + j0, b.rows, p0, kc, nc, out, kc);
       return;
     }
   }
@@ -369,6 +370,30 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
       for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];
     }
     zero_cols<NR>(panel, cols, kc);
+  }
+}
+
+// Rows [r0, r1) of the B block pack_b(b, g, p0, kc, j0, nc, out) packs, for a B whose rows
+// are contiguous along n (b.cols.is_unit()), written where pack_b writes them and nothing
+// else: the driver packs a unit's next k block this way between the tiles of the current
+// one (driver.hpp: GemmCall::macro_kernel).
+template <Isa I, int NR, class T>
+void pack_b_piece(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t r0,
+                  std::int64_t r1, std::int64_t j0, std::int64_t nc, float* out) {
+  const T* base = b.matrix(g) + j0;
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if constexpr (I == Isa::avx512 && NR <= 32) {
+    isa_avx512::pack_lines<NR>(base, b.rows, p0 + r0, r1 - r0, nc, out + r0 * NR, kc);
+    return;
+  }
+#endif
+  for (std::int64_t jp = 0; jp < nc; jp += NR) {
+    float* panel = out + jp * kc;
+    const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
+    for (std::int64_t p = r0; p < r1; ++p) {
+      load_run<I>(base + jp + b.rows.offset(p0 + p), panel + p * NR, cols);
+      for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
+    }
   }
 }
 

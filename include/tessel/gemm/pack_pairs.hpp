@@ -226,8 +226,10 @@ struct PairPanels {
   // into 32-word runs, each panel getting 512 consecutive bytes per step. (4 pairs beat 2,
   // and 8 or more, which open too many read streams; panel by panel down the rows is several
   // times slower.)
+  // (Panels block_kc floats apart: kc rows of a block of depth block_kc, as pack_b_piece packs.)
   TESSEL_TARGET_AVX512 static void pack_b_rows(const std::uint16_t* base, const Axis& rows, std::int64_t p0,
-                                               std::int64_t kc, std::int64_t j0, std::int64_t nc, float* out) {
+                                               std::int64_t kc, std::int64_t j0, std::int64_t nc, float* out,
+                                               std::int64_t block_kc) {
     static_assert(NR == 32);
     const __m512i idx_lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8,  //
                                             39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
@@ -246,7 +248,7 @@ struct PairPanels {
       for (std::int64_t jp = 0; jp < nc; jp += NR) {
         const std::int64_t cols = std::min<std::int64_t>(NR, nc - jp);
         const auto m = static_cast<__mmask32>(cols >= 32 ? 0xffffffffu : (1u << cols) - 1);
-        auto* o = reinterpret_cast<std::uint32_t*>(out + jp * kc) + q0 * NR;
+        auto* o = reinterpret_cast<std::uint32_t*>(out + jp * block_kc) + q0 * NR;
         for (int u = 0; u < nq; ++u, o += NR) {
           const __m512i l = _mm512_maskz_loadu_epi16(m, lo[u] + jp);
           const __m512i h = hi[u] ? _mm512_maskz_loadu_epi16(m, hi[u] + jp) : _mm512_setzero_si512();
@@ -264,7 +266,7 @@ struct PairPanels {
                                           std::int64_t j0, std::int64_t nc, float* out) {
     static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
     const auto* base = reinterpret_cast<const std::uint16_t*>(b.matrix(g));
-    if (b.cols.is_unit()) return pack_b_rows(base, b.rows, p0, kc, j0, nc, out);
+    if (b.cols.is_unit()) return pack_b_rows(base, b.rows, p0, kc, j0, nc, out, kc);
     const std::int64_t pairs = (kc + 1) / 2;
     for (std::int64_t jp = 0; jp < nc; jp += NR) {
       auto* panel = reinterpret_cast<std::uint32_t*>(out + jp * kc);
@@ -291,6 +293,17 @@ struct PairPanels {
         }
       }
     }
+  }
+
+  // Rows [r0, r1) of the block pack_b packs (r0 even; r1 even or kc), for a B whose rows are
+  // contiguous along n, written where pack_b writes them (pack.hpp: pack_b_piece).
+  template <class T>
+  TESSEL_TARGET_AVX512 static void pack_b_piece(const Operand<const T>& b, std::int64_t g, std::int64_t p0,
+                                                std::int64_t kc, std::int64_t r0, std::int64_t r1, std::int64_t j0,
+                                                std::int64_t nc, float* out) {
+    static_assert(std::is_same_v<T, bfloat16>, "the vdpbf16ps kernel packs bfloat16 only");
+    const auto* base = reinterpret_cast<const std::uint16_t*>(b.matrix(g));
+    pack_b_rows(base, b.rows, p0 + r0, r1 - r0, j0, nc, out + r0 / 2 * NR, kc);
   }
 };
 
