@@ -180,10 +180,12 @@ struct TwoThreadProduct {
 
 // A product whose packed B block takes MiBs: several k blocks and a wide B (m a multiple of
 // every kernel's MR, so that it is not run transposed).
+// (Enough rows for several row blocks whatever the L2, so that the engine keeps its 2 MiB B
+// column block for all of k: gemm/partition.hpp, keep_b.)
 struct LargeProduct {
-  Tensor<float, 3> A = random_tensor<float, 3>({2, 84, 2048}, 3);
-  Tensor<float, 3> B = random_tensor<float, 3>({2, 2048, 256}, 4);
-  Tensor<float, 3> C = Tensor<float, 3>({2, 84, 256});
+  Tensor<float, 3> A = random_tensor<float, 3>({1, 1100, 2048}, 3);
+  Tensor<float, 3> B = random_tensor<float, 3>({1, 2048, 256}, 4);
+  Tensor<float, 3> C = Tensor<float, 3>({1, 1100, 256});
   void run() { tessel::matmul_into(A, B, C); }
   Verdict judged() const { return judge(C, ref_matmul(dense(A), dense(B))); }
 };

@@ -218,19 +218,20 @@ TEMPLATE_TEST_CASE("gemm: k blocks of B packed in pieces give exactly the sums, 
                    float, float16, bfloat16) {
   // A kernel with packs_b_in_pieces packs every k block of a B with rows contiguous along n
   // but the first in pieces, between the tiles of the block before it, into the kept block
-  // (keep_b) or into the other of two block buffers: both plans are taken here, with A
+  // (keep_b: several row blocks) or into the other of two block buffers (one row block): both
+  // plans are taken here, with A
   // row-major (packed panel by panel) and stored k-major (packed as a block, its lines fetched
   // with the pieces'). Small integers make every sum exact in fp32, so C must be the rounded
   // exact result, and bit for bit what the same B stored column-major (packed whole) gives.
   using T = TestType;
   using tessel::detail::plan_as_given;
-  const std::int64_t m = 9, n = 300;  // one short panel; several B panels
+  const std::int64_t n = 300;  // several B panels
   int kernels = 0;
   tessel::detail::for_each_kernel_config<T>([&]<class Config>() {
     using K = typename Config::Kernel;
     if constexpr (K::features.packs_b_in_pieces) {
       ++kernels;
-      auto problem = [&](std::int64_t k, const T* a, bool trans_a, const T* b, bool trans_b, T* c) {
+      auto problem = [&](std::int64_t m, std::int64_t k, const T* a, bool trans_a, const T* b, bool trans_b, T* c) {
         GemmProblem<T> p;
         p.m = m, p.n = n, p.k = k;
         p.a = {a, Axis::strided(0), trans_a ? Axis::strided(1) : Axis::strided(k), trans_a ? Axis::strided(m) : Axis::strided(1)};
@@ -238,16 +239,15 @@ TEMPLATE_TEST_CASE("gemm: k blocks of B packed in pieces give exactly the sums, 
         p.c = {c, Axis::strided(0), Axis::strided(n), Axis::strided(1)};
         return p;
       };
-      // A k the kept block holds (several k blocks), and one past what it may hold.
+      // Several k blocks; one row block (a short panel: not kept), or a few more rows than a
+      // row block holds (kept).
       const auto cpu = tessel::cpu_features();
-      const std::int64_t kept = tile_of<T>(K::isa).kc * 3 + 5;
-      std::int64_t not_kept = kept;
-      while (plan_as_given<Config>(problem(not_kept, nullptr, false, nullptr, false, nullptr), cpu, 1).keep_b)
-        not_kept *= 2;
-      for (const std::int64_t k : {kept, not_kept}) {
-        const auto plan = plan_as_given<Config>(problem(k, nullptr, false, nullptr, false, nullptr), cpu, 1);
+      const std::int64_t k = tile_of<T>(K::isa).kc * 3 + 5;
+      const std::int64_t row_block = plan_as_given<Config>(problem(4096, k, nullptr, false, nullptr, false, nullptr), cpu, 1).bk.mc;
+      for (const std::int64_t m : {std::int64_t{9}, row_block + 9}) {
+        const auto plan = plan_as_given<Config>(problem(m, k, nullptr, false, nullptr, false, nullptr), cpu, 1);
         REQUIRE(plan.bk.k_blocks > 1);
-        CHECK(plan.keep_b == (k == kept));
+        CHECK(plan.keep_b == (m > 9));
         std::vector<T> A(static_cast<std::size_t>(m * k)), At(A.size()), B(static_cast<std::size_t>(k * n)), Bt(B.size());
         std::vector<float> a(A.size()), bv(B.size());
         for (std::int64_t i = 0; i < m; ++i)
@@ -262,8 +262,8 @@ TEMPLATE_TEST_CASE("gemm: k blocks of B packed in pieces give exactly the sums, 
           }
         for (const bool trans_a : {false, true}) {
           std::vector<T> C(static_cast<std::size_t>(m * n)), Cw(C.size());
-          tessel::detail::run_gemm_as_given<Config>(problem(k, trans_a ? At.data() : A.data(), trans_a, B.data(), false, C.data()));
-          tessel::detail::run_gemm_as_given<Config>(problem(k, trans_a ? At.data() : A.data(), trans_a, Bt.data(), true, Cw.data()));
+          tessel::detail::run_gemm_as_given<Config>(problem(m, k, trans_a ? At.data() : A.data(), trans_a, B.data(), false, C.data()));
+          tessel::detail::run_gemm_as_given<Config>(problem(m, k, trans_a ? At.data() : A.data(), trans_a, Bt.data(), true, Cw.data()));
           std::int64_t wrong = 0, differ = 0;
           for (std::int64_t i = 0; i < m; ++i)
             for (std::int64_t j = 0; j < n; ++j) {
@@ -274,7 +274,7 @@ TEMPLATE_TEST_CASE("gemm: k blocks of B packed in pieces give exactly the sums, 
               differ += bits_of(C[x]) != bits_of(Cw[x]);
             }
           INFO(tessel::isa_name(K::isa) << " kernel " << K::MR << "x" << K::NR << (K::features.own_panels ? " (own panels)" : "")
-                                        << " k " << k << (plan.keep_b ? " (kept)" : " (two buffers)")
+                                        << " m " << m << " k " << k << (plan.keep_b ? " (kept)" : " (two buffers)")
                                         << (trans_a ? ", A k-major" : ", A row-major"));
           CHECK(wrong == 0);
           CHECK(differ == 0);

@@ -196,3 +196,29 @@ TEST_CASE("blocking: a unit that packs its own B block and prefetches the next o
   CHECK(make_blocking(14, 32, fp32, 4096, 1024, 2048, cpu, 4).nc == make_blocking(14, 32, fp32, 4096, 1024, 2048, cpu).nc);
   CHECK(make_blocking(14, 32, fp32, 64, 1024, 128, cpu, 4).nc == make_blocking(14, 32, fp32, 64, 1024, 128, cpu).nc);
 }
+
+TEST_CASE("partition: B is kept for all of k only where units share it", "[gemm][partition]") {
+  // Kept (keep_b), a B column block is packed once per thread for all the row blocks of its
+  // column; with all of m one row block (dW = Aᵀ·dO per head) no unit shares it, and each k
+  // block goes to one of two L2-sized buffers instead. The rule follows from the blocking,
+  // not the thread count, so no finer split for more threads needs more workspace.
+  tessel::CpuFeatures cpu;
+  cpu.l1d = 32 * 1024, cpu.l2 = 1024 * 1024;
+  auto plan = [&](std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
+    const GemmShape s{16, m, n, k, 14, 32, 2, 2, false};
+    return plan_gemm(s, make_blocking(14, 32, m, n, k, cpu), cpu, threads);
+  };
+  for (int threads : {1, 2, 16, 128}) {
+    INFO(threads << " threads");
+    const GemmPlan dw = plan(64, 1024, 2048, threads);  // mh16 dW: one row block, 8 k blocks
+    REQUIRE(dw.bk.k_blocks > 1);
+    CHECK_FALSE(dw.keep_b);
+    const GemmPlan tall = plan(2048, 1024, 2048, threads);  // several row blocks share it
+    REQUIRE(tall.bk.k_blocks > 1);
+    CHECK(tall.keep_b);
+    CHECK(plan(2048, 64, 64, threads).keep_b);  // one k block: always kept (and in L2)
+    CHECK(gemm_workspace_bytes(dw) <= gemm_workspace_bytes(plan(64, 1024, 2048, 1)));
+    // Not kept, the two block buffers of B fit L2 together.
+    CHECK(round_up(dw.bk.nc, 32) * dw.bk.kc * 2 * std::int64_t(sizeof(float)) <= cpu.l2);
+  }
+}

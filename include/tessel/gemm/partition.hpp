@@ -179,13 +179,18 @@ inline GemmPlan plan_gemm(const GemmShape& shape, const Blocking& bk, const CpuF
   // of L1, or when they all fall in the same L1 sets (MR rows against 8-12 ways: the burst
   // evicts itself before the pack reads it; pack.hpp: prefetch_a).
   p.a_prefetch_l2 = shape.mr * bk.kc * shape.in_bytes > l1 / 8 || shape.a_rows_share_l1_sets;
-  // A B column block packed for all of k is kept when it fits the bound kept for it: the
-  // units sharing it (consecutive ones) then pack it once per thread instead of once per
-  // unit. With several k blocks it does not stay in L2 anyway; each k block's part is
-  // streamed from the packed copy like the unit's own panels.
+  // A B column block packed for all of k is kept when the blocking cuts m into several row
+  // blocks (the units of one column block, consecutive, then share it: each thread packs it
+  // once instead of once per unit) and it fits the bound kept for it. With several k blocks
+  // it does not stay in L2 anyway; each k block's part is streamed from the packed copy like
+  // the unit's own panels. Where no unit shares it (all of m one row block: dW = Aᵀ·dO, k the
+  // positions), each k block is packed into one of two L2-sized buffers instead: kept, every
+  // k block would go to fresh lines of a copy several L2s long, each line read from memory
+  // before it is written. (From the blocking, not the split, so that a finer split for more
+  // threads never needs more workspace.)
   const auto panel_bytes = std::int64_t(sizeof(float));
   // (Compared as a quotient: k of expanded, stride-0 operands may be near 2^62.)
-  p.keep_b = bk.k_blocks == 1 || shape.k <= 4 * l2 / (round_up(nc, shape.nr) * panel_bytes);
+  p.keep_b = bk.k_blocks == 1 || (bk.mc < shape.m && shape.k <= 4 * l2 / (round_up(nc, shape.nr) * panel_bytes));
   // Batches fastest for a batch of one-k-block products with small B blocks (an eighth of
   // L2; the multi-head case with a short k and n): the heads' A blocks are then column slices
   // of the same rows, whose pages and DRAM rows the previous unit has just opened (a head's A
@@ -207,7 +212,8 @@ inline std::int64_t gemm_workspace_bytes(const GemmPlan& plan) {
   const std::int64_t mc_pad = round_up(rows, s.mr), nc_pad = round_up(cols, s.nr);
   const std::int64_t k = std::max<std::int64_t>(s.k, 1);
   const std::int64_t a = mc_pad * plan.bk.kc;
-  const std::int64_t b = nc_pad * (plan.keep_b ? k : plan.bk.kc);
+  // (Not kept, with several k blocks: two blocks, when the next is packed in pieces.)
+  const std::int64_t b = nc_pad * (plan.keep_b ? k : plan.bk.kc * (plan.bk.k_blocks > 1 ? 2 : 1));
   const std::int64_t c = (plan.bk.k_blocks == 1 ? s.mr : mc_pad) * plan.ldc + epilogue_floats(rows, cols);
   return (a + b + c) * std::int64_t(sizeof(float));
 }
