@@ -141,8 +141,8 @@ class GemmCall {
     // registers to C, the fp32 block's earlier sums and the epilogue added there, without a
     // round trip through the buffer.
     un.direct = kDirect && p_.c.cols.is_unit() && !p_.epilogue.reads_c();
-    // B's column block is packed once for all k when it is small enough (keep_b), at offset
-    // p0·nc_pad for the k block at p0, and kept for the thread's next units.
+    // B's column block is packed once for all k when units share it and it is small enough
+    // (keep_b), at offset p0·nc_pad for the k block at p0, and kept for the thread's next units.
     const bool keep_b = plan_.keep_b;
     const bool have_b = keep_b && ws.b_call == call_ && ws.b_g == un.w.g && ws.b_jb == un.w.jb;
     // Every k block after the first is packed in pieces while the block before it computes
