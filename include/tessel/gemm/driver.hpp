@@ -66,17 +66,24 @@ GemmShape gemm_shape(const GemmProblem<T, TC>& p) {
                    p.epilogue.reads_c(), rows_share_sets};
 }
 
+// Whether Kernel packs the k blocks of p's B after the first in pieces (kernel_contract.hpp:
+// packs_b_in_pieces; B's rows contiguous along n; the pieces' lines are fetched as
+// prefetches_next_block kernels fetch the next block): GemmCall::macro_kernel.
+template <class Kernel, class T, class TC>
+bool packs_b_in_pieces(const GemmProblem<T, TC>& p) {
+  constexpr KernelFeatures F = Kernel::features;
+  return F.packs_b_in_pieces && F.prefetches_next_block && p.b.cols.is_unit();
+}
+
 // The plan of p run as given with Config (a kernel and its block limits, gemm/paths.hpp).
 template <class Config, class T, class TC>
 GemmPlan plan_as_given(const GemmProblem<T, TC>& p, const CpuFeatures& cpu, int available_threads) {
   using Kernel = typename Config::Kernel;
-  constexpr KernelFeatures F = Kernel::features;
   // What of the next k block L2 holds per element while a block computes: its raw lines
-  // fetched ahead, or (packed in pieces: GemmCall::macro_kernel) its packed panels.
-  const bool pieces = F.packs_b_in_pieces && p.b.cols.is_unit();
-  const std::int64_t prefetched_bytes = !F.prefetches_next_block ? 0
-                                        : pieces                 ? Config::limits.panel_bytes
-                                                                 : std::int64_t(sizeof(T));
+  // fetched ahead, or (packed in pieces) its packed panels.
+  const std::int64_t prefetched_bytes = !Kernel::features.prefetches_next_block ? 0
+                                        : packs_b_in_pieces<Kernel>(p)          ? Config::limits.panel_bytes
+                                                                                : std::int64_t(sizeof(T));
   return plan_gemm(gemm_shape<Kernel>(p),
                    make_blocking(Kernel::MR, Kernel::NR, Config::limits, p.m, p.n, p.k, cpu, prefetched_bytes), cpu,
                    available_threads);
@@ -146,9 +153,9 @@ class GemmCall {
     const bool keep_b = plan_.keep_b;
     const bool have_b = keep_b && ws.b_call == call_ && ws.b_g == un.w.g && ws.b_jb == un.w.jb;
     // Every k block after the first is packed in pieces while the block before it computes
-    // (macro_kernel; b_packs_in_pieces), into its place in the kept block or into the other
+    // (macro_kernel; packs_b_in_pieces), into its place in the kept block or into the other
     // of two block buffers.
-    const bool pieces = !have_b && bk.k_blocks > 1 && b_packs_in_pieces();
+    const bool pieces = !have_b && bk.k_blocks > 1 && packs_b_in_pieces<Kernel>(p_);
     float* const bbuf = ws.b.floats(un.nc_pad * (keep_b ? p_.k : bk.kc * (pieces ? 2 : 1)));
     auto block_of_b = [&](std::int64_t p0) {
       return keep_b ? bbuf + p0 * un.nc_pad : bbuf + (pieces ? p0 / bk.kc % 2 : 0) * un.nc_pad * bk.kc;
@@ -365,13 +372,6 @@ class GemmCall {
   void pack_b_panels(std::int64_t p0, std::int64_t kc, const WorkUnit& w, float* out) {
     if constexpr (F.own_panels) Kernel::template pack_b<T>(p_.b, w.g, p0, kc, w.j0, w.cols, out);
     else pack_b<I, NR>(p_.b, w.g, p0, kc, w.j0, w.cols, out);
-  }
-  // Whether the k blocks of B are packed in pieces (kernel_contract.hpp: packs_b_in_pieces,
-  // B's rows contiguous along n; the pieces' lines are fetched as prefetches_next_block
-  // kernels fetch the next block).
-  bool b_packs_in_pieces() const {
-    if constexpr (F.packs_b_in_pieces && F.prefetches_next_block) return p_.b.cols.is_unit();
-    else return false;
   }
   void pack_b_piece(std::int64_t p0, std::int64_t kc, std::int64_t r0, std::int64_t r1, const WorkUnit& w,
                     float* out) {

@@ -315,37 +315,46 @@ void pack_a(const Operand<const T>& a, std::int64_t g, std::int64_t i0, std::int
   }
 }
 
+// Rows [r0, r1) of the B block pack_b(b, g, p0, kc, j0, nc, out) packs, for a B whose rows
+// are contiguous along n (b.cols.is_unit()), written where pack_b writes them and nothing
+// else: the driver packs a unit's next k block this way between the tiles of the current
+// one (driver.hpp: GemmCall::macro_kernel), and pack_b such a block as one piece. Each row
+// is read once, into every panel (pack_lines on AVX-512).
+template <Isa I, int NR, class T>
+void pack_b_piece(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t r0,
+                  std::int64_t r1, std::int64_t j0, std::int64_t nc, float* out) {
+  const T* base = b.matrix(g) + j0;
+#if defined(TESSEL_HAVE_X86_TARGETS)
+  if constexpr (I == Isa::avx512 && NR <= 32) {
+    isa_avx512::pack_lines<NR>(base, b.rows, p0 + r0, r1 - r0, nc, out + r0 * NR, kc);
+    return;
+  }
+#endif
+  for (std::int64_t jp = 0; jp < nc; jp += NR) {
+    float* panel = out + jp * kc;
+    const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
+    for (std::int64_t p = r0; p < r1; ++p) {
+      load_run<I>(base + jp + b.rows.offset(p0 + p), panel + p * NR, cols);
+      for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
+    }
+  }
+}
+
 // Packs B[p0 : p0+kc, j0 : j0+nc] of batch g into NR-column panels.
 template <Isa I, int NR, class T>
 void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t j0,
             std::int64_t nc, float* out) {
   const T* base = b.matrix(g);
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512 && NR <= 32) {
-    if (b.cols.is_unit()) {
-      // Rows of B contiguous along n (W1, dO3): each row once, into every panel.
-      isa_avx512::pack_lines<NR>(base + j0, b.rows, p0, kc, nc, out, kc);
-      return;
-    }
-  }
-#endif
   if constexpr (portable_packs<I>(NR)) {
     if (b.cols.is_unit()) return isa_portable::pack_lines<NR>(base + j0, b.rows, p0, kc, nc, out);
   }
-  if (!b.cols.is_unit() && !b.rows.is_unit()) return pack_b_walking<I, NR>(b, g, p0, kc, j0, nc, out);
+  // Rows of B contiguous along n (W1, dO3): the whole block as one piece.
+  if (b.cols.is_unit()) return pack_b_piece<I, NR>(b, g, p0, kc, 0, kc, j0, nc, out);
+  if (!b.rows.is_unit()) return pack_b_walking<I, NR>(b, g, p0, kc, j0, nc, out);
   alignas(64) float col[kMaxKc];
   for (std::int64_t jp = 0; jp < nc; jp += NR) {
     float* panel = out + jp * kc;
     const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
-    if (b.cols.is_unit()) {
-      // Rows of B are contiguous along n (W1 row-major): a straight copy per k.
-      const T* c0 = base + j0 + jp;
-      for (std::int64_t p = 0; p < kc; ++p) {
-        load_run<I>(c0 + b.rows.offset(p0 + p), panel + p * NR, cols);
-        for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
-      }
-      continue;
-    }
     // A transposed B: columns contiguous along k.
 #if defined(TESSEL_HAVE_X86_TARGETS)
     if constexpr (I == Isa::avx512 && NR % 16 == 0) {
@@ -370,30 +379,6 @@ void pack_b(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int
       for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p];
     }
     zero_cols<NR>(panel, cols, kc);
-  }
-}
-
-// Rows [r0, r1) of the B block pack_b(b, g, p0, kc, j0, nc, out) packs, for a B whose rows
-// are contiguous along n (b.cols.is_unit()), written where pack_b writes them and nothing
-// else: the driver packs a unit's next k block this way between the tiles of the current
-// one (driver.hpp: GemmCall::macro_kernel).
-template <Isa I, int NR, class T>
-void pack_b_piece(const Operand<const T>& b, std::int64_t g, std::int64_t p0, std::int64_t kc, std::int64_t r0,
-                  std::int64_t r1, std::int64_t j0, std::int64_t nc, float* out) {
-  const T* base = b.matrix(g) + j0;
-#if defined(TESSEL_HAVE_X86_TARGETS)
-  if constexpr (I == Isa::avx512 && NR <= 32) {
-    isa_avx512::pack_lines<NR>(base, b.rows, p0 + r0, r1 - r0, nc, out + r0 * NR, kc);
-    return;
-  }
-#endif
-  for (std::int64_t jp = 0; jp < nc; jp += NR) {
-    float* panel = out + jp * kc;
-    const int cols = static_cast<int>(std::min<std::int64_t>(NR, nc - jp));
-    for (std::int64_t p = r0; p < r1; ++p) {
-      load_run<I>(base + jp + b.rows.offset(p0 + p), panel + p * NR, cols);
-      for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
-    }
   }
 }
 
